@@ -1,0 +1,340 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/carrierwatch/carrierwatch"
+)
+
+// Verdicts as the detector names them; the store keeps them as text.
+const (
+	VerdictOutage      = "outage"
+	VerdictResolved    = "resolved"
+	VerdictNotResolved = "not-resolved"
+)
+
+// Signal is one new notice of a carrier with the rules' verdict on it.
+type Signal struct {
+	CarrierID string
+	SourceID  string
+	Hash      string // content identity: the same hash is never a second signal
+	Key       string
+	Title     string
+	Link      string
+	Published time.Time
+	Verdict   string
+	Rule      string
+}
+
+// Outcome says what a signal did.
+type Outcome struct {
+	Duplicate bool // the same content was seen before: nothing happened
+	Pending   bool // an outage signal waiting for confirm_polls
+	Opened    bool
+	Updated   bool
+	Resolved  bool
+	Incident  *carrierwatch.Incident // the incident touched, if any
+}
+
+// ApplySignal records a notice and moves the carrier's incident: an outage
+// or not-resolved signal opens one (when confirm is false, see ConfirmPending)
+// or updates the open one; a resolved signal resolves the open one. A
+// not-resolved signal never resolves; a signal seen before does nothing.
+func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome, error) {
+	var out Outcome
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := ms(s.now())
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO notices
+			(source_id, hash, key, carrier_id, verdict, rule, title, link, published_at, seen_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sig.SourceID, sig.Hash, sig.Key, sig.CarrierID, sig.Verdict, sig.Rule, sig.Title, sig.Link, ms(sig.Published), now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			out.Duplicate = true
+			return nil
+		}
+		inc, err := openIncident(ctx, tx, sig.CarrierID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		switch sig.Verdict {
+		case VerdictOutage, VerdictNotResolved:
+			if inc == nil {
+				if confirm {
+					out.Pending = true
+					return nil
+				}
+				inc, err = insertIncident(ctx, tx, sig.CarrierID, sig.Title, sig.Link, "", false, now)
+				if err != nil {
+					return err
+				}
+				out.Opened = true
+				if err := addEvent(ctx, tx, inc.ID, now, "open", sig); err != nil {
+					return err
+				}
+			} else {
+				out.Updated = true
+				if err := addEvent(ctx, tx, inc.ID, now, "update", sig); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE incidents SET updated_at = ? WHERE id = ?`, now, inc.ID); err != nil {
+					return err
+				}
+			}
+		case VerdictResolved:
+			if inc == nil {
+				return nil
+			}
+			if err := addEvent(ctx, tx, inc.ID, now, "resolve", sig); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET state = 'resolved', updated_at = ?, resolved_at = ? WHERE id = ?`, now, now, inc.ID); err != nil {
+				return err
+			}
+			out.Resolved = true
+		default:
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE notices SET incident_id = ? WHERE source_id = ? AND hash = ?`, inc.ID, sig.SourceID, sig.Hash); err != nil {
+			return err
+		}
+		inc, err = getIncident(ctx, tx, inc.ID)
+		out.Incident = inc
+		return err
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("apply signal from %s: %w", sig.SourceID, err)
+	}
+	return out, nil
+}
+
+// ConfirmPoll counts one poll cycle of a carrier for confirm_polls. present
+// says whether an unconfirmed outage notice is still published. When the
+// count reaches need, the incident opens from the oldest pending notice.
+func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present bool, need int) (Outcome, error) {
+	var out Outcome
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := ms(s.now())
+		if inc, err := openIncident(ctx, tx, carrierID); err == nil && inc != nil {
+			_, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID)
+			return err
+		}
+		var pending Signal
+		var published int64
+		err := tx.QueryRowContext(ctx, `SELECT source_id, hash, key, title, link, verdict, rule, published_at FROM notices
+			WHERE carrier_id = ? AND incident_id IS NULL AND verdict IN ('outage', 'not-resolved') ORDER BY seen_at DESC LIMIT 1`, carrierID).
+			Scan(&pending.SourceID, &pending.Hash, &pending.Key, &pending.Title, &pending.Link, &pending.Verdict, &pending.Rule, &published)
+		if errors.Is(err, sql.ErrNoRows) || !present {
+			_, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `INSERT INTO carrier_state (carrier_id, outage_polls) VALUES (?, 1)
+			ON CONFLICT(carrier_id) DO UPDATE SET outage_polls = outage_polls + 1 RETURNING outage_polls`, carrierID).Scan(&n); err != nil {
+			return err
+		}
+		if n < need {
+			out.Pending = true
+			return nil
+		}
+		pending.CarrierID = carrierID
+		inc, err := insertIncident(ctx, tx, carrierID, pending.Title, pending.Link, "", false, now)
+		if err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, inc.ID, now, "open", pending); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE notices SET incident_id = ? WHERE carrier_id = ? AND incident_id IS NULL AND verdict IN ('outage', 'not-resolved')`, inc.ID, carrierID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID); err != nil {
+			return err
+		}
+		out.Opened = true
+		out.Incident = inc
+		return nil
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("confirm outage of %s: %w", carrierID, err)
+	}
+	return out, nil
+}
+
+// OpenIncident declares an incident by hand. If the carrier already has an
+// open incident it is returned with created false.
+func (s *DB) OpenIncident(ctx context.Context, carrierID, title, note string) (inc *carrierwatch.Incident, created bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		inc, err = openIncident(ctx, tx, carrierID)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		now := ms(s.now())
+		inc, err = insertIncident(ctx, tx, carrierID, title, "", note, true, now)
+		if err != nil {
+			return err
+		}
+		created = true
+		return addEvent(ctx, tx, inc.ID, now, "open", Signal{Title: title, Rule: "admin", Verdict: VerdictOutage})
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("open incident for %s: %w", carrierID, err)
+	}
+	return inc, created, nil
+}
+
+// ResolveIncident resolves an open incident by hand.
+func (s *DB) ResolveIncident(ctx context.Context, id int64, note string) (*carrierwatch.Incident, error) {
+	var inc *carrierwatch.Incident
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		inc, err = getIncident(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if inc.State != carrierwatch.IncidentOpen {
+			return fmt.Errorf("incident %d is already resolved", id)
+		}
+		now := ms(s.now())
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET state = 'resolved', updated_at = ?, resolved_at = ? WHERE id = ?`, now, now, id); err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, id, now, "resolve", Signal{Title: note, Rule: "admin", Verdict: VerdictResolved}); err != nil {
+			return err
+		}
+		inc, err = getIncident(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve incident %d: %w", id, err)
+	}
+	return inc, nil
+}
+
+// Incident returns one incident.
+func (s *DB) Incident(ctx context.Context, id int64) (*carrierwatch.Incident, error) {
+	inc, err := getIncident(ctx, s.db, id)
+	if err != nil {
+		return nil, fmt.Errorf("incident %d: %w", id, err)
+	}
+	return inc, nil
+}
+
+// Incidents lists incidents, newest first; openOnly limits to open ones.
+func (s *DB) Incidents(ctx context.Context, openOnly bool) ([]*carrierwatch.Incident, error) {
+	q := `SELECT ` + incidentCols + ` FROM incidents`
+	if openOnly {
+		q += ` WHERE state = 'open'`
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []*carrierwatch.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// IncidentEvent is one entry of an incident's history.
+type IncidentEvent struct {
+	At       time.Time
+	Kind     string // open | update | resolve
+	Verdict  string
+	SourceID string
+	Title    string
+	Link     string
+	Rule     string
+}
+
+// IncidentEvents returns an incident's history, oldest first.
+func (s *DB) IncidentEvents(ctx context.Context, id int64) ([]IncidentEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT at, kind, verdict, source_id, title, link, rule FROM incident_events WHERE incident_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("incident %d events: %w", id, err)
+	}
+	defer rows.Close()
+	var out []IncidentEvent
+	for rows.Next() {
+		var e IncidentEvent
+		var at int64
+		if err := rows.Scan(&at, &e.Kind, &e.Verdict, &e.SourceID, &e.Title, &e.Link, &e.Rule); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const incidentCols = `id, carrier_id, state, title, url, note, manual, opened_at, updated_at, resolved_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanIncident(r scanner) (*carrierwatch.Incident, error) {
+	var inc carrierwatch.Incident
+	var manual int
+	var opened, updated, resolved int64
+	if err := r.Scan(&inc.ID, &inc.CarrierID, &inc.State, &inc.Title, &inc.URL, &inc.Note, &manual, &opened, &updated, &resolved); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	inc.Manual = manual != 0
+	inc.OpenedAt, inc.UpdatedAt, inc.ResolvedAt = fromMS(opened), fromMS(updated), fromMS(resolved)
+	return &inc, nil
+}
+
+func getIncident(ctx context.Context, q queryer, id int64) (*carrierwatch.Incident, error) {
+	return scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
+}
+
+func openIncident(ctx context.Context, q queryer, carrierID string) (*carrierwatch.Incident, error) {
+	return scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE carrier_id = ? AND state = 'open'`, carrierID))
+}
+
+func insertIncident(ctx context.Context, tx *sql.Tx, carrierID, title, link, note string, manual bool, now int64) (*carrierwatch.Incident, error) {
+	m := 0
+	if manual {
+		m = 1
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (carrier_id, state, title, url, note, manual, opened_at, updated_at) VALUES (?, 'open', ?, ?, ?, ?, ?, ?)`,
+		carrierID, title, link, note, m, now, now)
+	if err != nil {
+		return nil, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	return getIncident(ctx, tx, id)
+}
+
+func addEvent(ctx context.Context, tx *sql.Tx, incidentID, now int64, kind string, sig Signal) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO incident_events (incident_id, at, kind, verdict, source_id, title, link, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		incidentID, now, kind, sig.Verdict, sig.SourceID, sig.Title, sig.Link, sig.Rule)
+	return err
+}

@@ -1,0 +1,416 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/carrierwatch/carrierwatch"
+)
+
+// EnsureCampaign returns the campaign of kind for an incident, creating it
+// in state if there is none. incidentID 0 (preparedness) always creates a
+// new campaign.
+func (s *DB) EnsureCampaign(ctx context.Context, incidentID int64, kind carrierwatch.Kind, state carrierwatch.CampaignState) (c *carrierwatch.Campaign, created bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if incidentID != 0 {
+			c, err = scanCampaign(tx.QueryRowContext(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE incident_id = ? AND kind = ?`, incidentID, string(kind)))
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		var inc any
+		if incidentID != 0 {
+			inc = incidentID
+		}
+		now := ms(s.now())
+		approved := int64(0)
+		if state == carrierwatch.CampaignActive {
+			approved = now
+		}
+		r, err := tx.ExecContext(ctx, `INSERT INTO campaigns (incident_id, kind, state, created_at, approved_at) VALUES (?, ?, ?, ?, ?)`, inc, string(kind), string(state), now, approved)
+		if err != nil {
+			return err
+		}
+		id, _ := r.LastInsertId()
+		created = true
+		c, err = scanCampaign(tx.QueryRowContext(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = ?`, id))
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("ensure %s campaign: %w", kind, err)
+	}
+	return c, created, nil
+}
+
+const campaignCols = `id, coalesce(incident_id, 0), kind, state, created_at, approved_at, cancelled_at`
+
+func scanCampaign(r scanner) (*carrierwatch.Campaign, error) {
+	var c carrierwatch.Campaign
+	var created, approved, cancelled int64
+	if err := r.Scan(&c.ID, &c.IncidentID, &c.Kind, &c.State, &created, &approved, &cancelled); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	c.CreatedAt, c.ApprovedAt, c.CancelledAt = fromMS(created), fromMS(approved), fromMS(cancelled)
+	return &c, nil
+}
+
+// DedupeKey is the outbox's idempotency key: one message per (incident,
+// user, kind); a preparedness message is unique within its campaign.
+func DedupeKey(m *carrierwatch.Message) string {
+	if m.Kind == carrierwatch.KindPreparedness {
+		return fmt.Sprintf("preparedness:c%d:%s", m.CampaignID, m.UserID)
+	}
+	return fmt.Sprintf("%s:%d:%s", m.Kind, m.IncidentID, m.UserID)
+}
+
+// PlanMessages records messages in the outbox as pending, skipping those
+// whose dedupe key exists already. It returns how many were new.
+func (s *DB) PlanMessages(ctx context.Context, msgs []carrierwatch.Message) (int, error) {
+	const chunk = 2000
+	inserted := 0
+	for start := 0; start < len(msgs); start += chunk {
+		end := min(start+chunk, len(msgs))
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO messages
+				(campaign_id, incident_id, kind, segment, user_id, lang, addresses, message_id, dedupe_key, state, created_at, data)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			now := ms(s.now())
+			for i := start; i < end; i++ {
+				m := &msgs[i]
+				to, _ := json.Marshal(m.To)
+				r, err := st.ExecContext(ctx, m.CampaignID, m.IncidentID, string(m.Kind), string(m.Segment), m.UserID, m.Lang, string(to), m.MessageID, DedupeKey(m), now, m.Data)
+				if err != nil {
+					return err
+				}
+				n, _ := r.RowsAffected()
+				inserted += int(n)
+			}
+			return nil
+		})
+		if err != nil {
+			return inserted, fmt.Errorf("plan messages: %w", err)
+		}
+	}
+	return inserted, nil
+}
+
+const messageCols = `id, campaign_id, incident_id, kind, segment, user_id, lang, addresses, message_id, state, attempts, next_at, last_error, created_at, sent_at, data`
+
+func scanMessage(r scanner) (*carrierwatch.Message, error) {
+	var m carrierwatch.Message
+	var to string
+	var next, created, sent int64
+	if err := r.Scan(&m.ID, &m.CampaignID, &m.IncidentID, &m.Kind, &m.Segment, &m.UserID, &m.Lang, &to, &m.MessageID, &m.State, &m.Attempts, &next, &m.LastError, &created, &sent, &m.Data); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(to), &m.To)
+	m.NextAt, m.CreatedAt, m.SentAt = fromMS(next), fromMS(created), fromMS(sent)
+	return &m, nil
+}
+
+// ClaimMessages marks up to limit sendable messages (pending, due, in an
+// active campaign) as sending and returns them, oldest first.
+func (s *DB) ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Message, error) {
+	var out []*carrierwatch.Message
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE messages SET state = 'sending', attempts = attempts + 1
+			WHERE id IN (SELECT m.id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+				WHERE m.state = 'pending' AND m.next_at <= ? AND c.state = 'active' ORDER BY m.next_at, m.id LIMIT ?)
+			RETURNING `+messageCols, ms(s.now()), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim messages: %w", err)
+	}
+	return out, nil
+}
+
+// MarkSent records a delivered message.
+func (s *DB) MarkSent(ctx context.Context, id int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'sent', sent_at = ?, last_error = '' WHERE id = ?`, ms(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("mark message %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkRetry puts a message back to pending, due at next, with the error.
+// A message cancelled meanwhile stays cancelled.
+func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'pending', next_at = ?, last_error = ? WHERE id = ? AND state = 'sending'`, ms(next), errText, id)
+	if err != nil {
+		return fmt.Errorf("mark message %d for retry: %w", id, err)
+	}
+	return nil
+}
+
+// MarkFailed records a permanent failure with the server's reply.
+func (s *DB) MarkFailed(ctx context.Context, id int64, errText string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'failed', last_error = ? WHERE id = ?`, errText, id)
+	if err != nil {
+		return fmt.Errorf("mark message %d failed: %w", id, err)
+	}
+	return nil
+}
+
+// RequeueSending returns messages left in state sending (the daemon died
+// while they were on the wire) to pending. They may have been delivered:
+// at most mail.concurrency of them can reach a user twice.
+func (s *DB) RequeueSending(ctx context.Context) (int, error) {
+	r, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'pending' WHERE state = 'sending'`)
+	if err != nil {
+		return 0, fmt.Errorf("requeue messages: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return int(n), nil
+}
+
+// Campaign returns one campaign with its message counts.
+func (s *DB) Campaign(ctx context.Context, id int64) (*carrierwatch.Campaign, error) {
+	c, err := scanCampaign(s.db.QueryRowContext(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = ?`, id))
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	counts, err := s.counts(ctx, `WHERE campaign_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	c.Counts = counts
+	return c, nil
+}
+
+// Campaigns lists campaigns, newest first, with counts.
+func (s *DB) Campaigns(ctx context.Context) ([]*carrierwatch.Campaign, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+campaignCols+` FROM campaigns ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list campaigns: %w", err)
+	}
+	var out []*carrierwatch.Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list campaigns: %w", err)
+		}
+		out = append(out, c)
+	}
+	rows.Close()
+	for _, c := range out {
+		if c.Counts, err = s.counts(ctx, `WHERE campaign_id = ?`, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// OutboxCounts counts every message by state.
+func (s *DB) OutboxCounts(ctx context.Context) (carrierwatch.MessageCounts, error) {
+	return s.counts(ctx, ``)
+}
+
+func (s *DB) counts(ctx context.Context, where string, args ...any) (carrierwatch.MessageCounts, error) {
+	var c carrierwatch.MessageCounts
+	rows, err := s.db.QueryContext(ctx, `SELECT state, attempts > 0 AND state = 'pending', count(*) FROM messages `+where+` GROUP BY 1, 2`, args...)
+	if err != nil {
+		return c, fmt.Errorf("count messages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var waiting bool
+		var n int
+		if err := rows.Scan(&st, &waiting, &n); err != nil {
+			return c, err
+		}
+		c.Total += n
+		switch carrierwatch.MessageState(st) {
+		case carrierwatch.MessagePending:
+			c.Pending += n
+			if waiting {
+				c.Waiting += n
+			}
+		case carrierwatch.MessageSending:
+			c.Sending += n
+		case carrierwatch.MessageSent:
+			c.Sent += n
+		case carrierwatch.MessageFailed:
+			c.Failed += n
+		case carrierwatch.MessageCancelled:
+			c.Cancelled += n
+		}
+	}
+	return c, rows.Err()
+}
+
+// ApproveCampaign lets a campaign awaiting approval send.
+func (s *DB) ApproveCampaign(ctx context.Context, id int64) (*carrierwatch.Campaign, error) {
+	r, err := s.db.ExecContext(ctx, `UPDATE campaigns SET state = 'active', approved_at = ? WHERE id = ? AND state = 'awaiting_approval'`, ms(s.now()), id)
+	if err != nil {
+		return nil, fmt.Errorf("approve campaign %d: %w", id, err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		c, err := s.Campaign(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("approve campaign %d: it is %s, not awaiting approval", id, c.State)
+	}
+	return s.Campaign(ctx, id)
+}
+
+// CancelCampaign stops a campaign: its unsent messages are cancelled.
+func (s *DB) CancelCampaign(ctx context.Context, id int64) (*carrierwatch.Campaign, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		c, err := scanCampaign(tx.QueryRowContext(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		if c.State == carrierwatch.CampaignCancelled {
+			return fmt.Errorf("it is already cancelled")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET state = 'cancelled', cancelled_at = ? WHERE id = ?`, ms(s.now()), id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE messages SET state = 'cancelled' WHERE campaign_id = ? AND state = 'pending'`, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cancel campaign %d: %w", id, err)
+	}
+	return s.Campaign(ctx, id)
+}
+
+// CancelPending cancels the unsent messages of kind for an incident (an
+// outage mail is pointless once the incident is resolved).
+func (s *DB) CancelPending(ctx context.Context, incidentID int64, kind carrierwatch.Kind, reason string) (int, error) {
+	r, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'cancelled', last_error = ? WHERE incident_id = ? AND kind = ? AND state = 'pending'`, reason, incidentID, string(kind))
+	if err != nil {
+		return 0, fmt.Errorf("cancel pending %s messages of incident %d: %w", kind, incidentID, err)
+	}
+	n, _ := r.RowsAffected()
+	return int(n), nil
+}
+
+// MessageFilter selects messages for history views.
+type MessageFilter struct {
+	CampaignID int64
+	IncidentID int64
+	UserID     string // exact id, or a substring of the addresses/UPN via Query
+	Query      string
+	Kind       carrierwatch.Kind
+	State      carrierwatch.MessageState
+	Limit      int // 0 = no limit
+}
+
+// Messages returns messages matching f, oldest first.
+func (s *DB) Messages(ctx context.Context, f MessageFilter) ([]*carrierwatch.Message, error) {
+	var where []string
+	var args []any
+	if f.CampaignID != 0 {
+		where, args = append(where, "campaign_id = ?"), append(args, f.CampaignID)
+	}
+	if f.IncidentID != 0 {
+		where, args = append(where, "incident_id = ?"), append(args, f.IncidentID)
+	}
+	if f.UserID != "" {
+		where, args = append(where, "user_id = ?"), append(args, f.UserID)
+	}
+	if f.Query != "" {
+		where, args = append(where, "(user_id = ? OR addresses LIKE ? ESCAPE '\\' OR user_id IN (SELECT id FROM users WHERE upn LIKE ? ESCAPE '\\'))"),
+			append(args, f.Query, "%"+likeEscape(f.Query)+"%", "%"+likeEscape(f.Query)+"%")
+	}
+	if f.Kind != "" {
+		where, args = append(where, "kind = ?"), append(args, string(f.Kind))
+	}
+	if f.State != "" {
+		where, args = append(where, "state = ?"), append(args, string(f.State))
+	}
+	q := `SELECT ` + messageCols + ` FROM messages`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY id`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []*carrierwatch.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// UsersWithKindSince returns the ids of users who have a message of kind
+// that is not cancelled or failed, created at or after since.
+func (s *DB) UsersWithKindSince(ctx context.Context, kind carrierwatch.Kind, since time.Time) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT user_id FROM messages WHERE kind = ? AND created_at >= ? AND state NOT IN ('cancelled', 'failed')`, string(kind), ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("recent %s messages: %w", kind, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// NextDue returns when the earliest pending message of an active campaign
+// is due, and whether there is one.
+func (s *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT min(m.next_at) FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE m.state = 'pending' AND c.state = 'active'`).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due message: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMS(next.Int64), true, nil
+}

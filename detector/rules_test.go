@@ -1,0 +1,207 @@
+package detector
+
+import (
+	"strings"
+	"testing"
+)
+
+func mustCompile(t testing.TB, spec RuleSpec) *Rules {
+	t.Helper()
+	r, err := CompileRules(spec)
+	if err != nil {
+		t.Fatalf("CompileRules: %v", err)
+	}
+	return r
+}
+
+func TestCompileRulesReportsEveryProblem(t *testing.T) {
+	spec := RuleSpec{
+		Outage:      []string{"", "障害"},
+		Resolved:    []string{"re:", "re:(?i)resolved"},
+		NotResolved: []string{"一部回復", "ほぼ回復", "re:("},
+		Ignore:      []string{"re:.*", " \t "},
+	}
+	_, err := CompileRules(spec)
+	if err == nil {
+		t.Fatal("CompileRules: got nil error")
+	}
+	for _, want := range []string{
+		`outage[0]: empty rule ""`,
+		`resolved[0]: empty regexp "re:"`,
+		`not_resolved[2]: invalid regexp "(": `,
+		`ignore[0]: regexp ".*" matches empty text`,
+		`ignore[1]: empty rule " \t "`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q\ndoes not contain %q", err, want)
+		}
+	}
+	if got, want := strings.Count(err.Error(), "\n")+1, 5; got != want {
+		t.Errorf("got %d problems, want %d:\n%v", got, want, err)
+	}
+}
+
+func TestDefaultRulesCompile(t *testing.T) {
+	mustCompile(t, DefaultRules())
+	a, b := DefaultRules(), DefaultRules()
+	a.Outage[0] = "changed"
+	if b.Outage[0] == "changed" {
+		t.Error("DefaultRules shares its slices between calls")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	r := mustCompile(t, DefaultRules())
+	tests := []struct {
+		name, text string
+		want       Verdict
+		wantRule   string
+	}{
+		{"outage", "全国で音声通話がご利用しづらい状況です", VerdictOutage, "ご利用しづらい"},
+		{"outage word order", "【お詫び】通信障害について", VerdictOutage, "通信障害"},
+		{"partial recovery is not resolved", "ほぼ回復しています", VerdictNotResolved, "ほぼ回復"},
+		{"partial beats resolved", "一部復旧しました", VerdictNotResolved, "一部復旧"},
+		{"resolved", "10月15日午後10時に復旧いたしました。", VerdictResolved, "re:(?:復旧|回復|解消)(?:し|いたし)ました(?:[^ら]|$)"},
+		{"resolved at end of text", "復旧しました", VerdictResolved, "re:(?:復旧|回復|解消)(?:し|いたし)ました(?:[^ら]|$)"},
+		{"resolved marker", "【復旧】ご利用しづらい状況について", VerdictResolved, "【復旧】"},
+		{"future recovery is still an outage", "ご利用しづらい状況です。復旧しましたらお知らせいたします。", VerdictOutage, "ご利用しづらい"},
+		{"planned works ignored", "設備工事のため、つながりにくくなる場合があります", VerdictIgnored, "工事"},
+		{"maintenance ignored despite outage words", "メンテナンスのためご利用できない時間帯があります", VerdictIgnored, "メンテナンス"},
+		{"full-width katakana from half-width", "ﾒﾝﾃﾅﾝｽのお知らせ", VerdictIgnored, "メンテナンス"},
+		{"zero-width space does not hide a rule", "ご利\u200b用しづ\u200bらい", VerdictOutage, "ご利用しづらい"},
+		{"line break inside Japanese text", "ご利用\r\nしづらい", VerdictOutage, "ご利用しづらい"},
+		{"unrelated", "新料金プランのお知らせ", VerdictNone, ""},
+		{"disability discount is not an outage", "障害者割引の受付について", VerdictNone, ""},
+		{"outage marker", "【障害】SMSの遅延", VerdictOutage, "re:障害(?:[^者]|$)"},
+		{"empty", "", VerdictNone, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, rule := r.Classify(tt.text)
+			if got, want := v, tt.want; got != want {
+				t.Errorf("verdict = %q, want %q", got, want)
+			}
+			if got, want := rule, tt.wantRule; got != want {
+				t.Errorf("rule = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestClassifyCaseAndWidthInsensitive(t *testing.T) {
+	r := mustCompile(t, RuleSpec{Outage: []string{"ａプラン ｓｍｓ"}, Resolved: []string{"re:(?i)\\bresolved\\b"}})
+	tests := []struct {
+		name, text string
+		want       Verdict
+	}{
+		{"full-width text", "Ａプラン ＳＭＳが不通", VerdictOutage},
+		{"ascii text", "aプラン SMS", VerdictOutage},
+		{"regexp sees NFKC text", "ＲＥＳＯＬＶＥＤ", VerdictResolved},
+		{"regexp word boundary", "unresolved", VerdictNone},
+		{"line break kept as a space", "Aプラン\nSMS", VerdictOutage},
+		{"rule space is not optional", "AプランSMS", VerdictNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, _ := r.Classify(tt.text); got != tt.want {
+				t.Errorf("Classify(%q) = %q, want %q", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestClassifyNilRules(t *testing.T) {
+	var r *Rules
+	if v, rule := r.Classify("障害"); v != VerdictNone || rule != "" {
+		t.Errorf("nil Rules: got %q %q", v, rule)
+	}
+}
+
+// englishRules is how an admin covers an English status page.
+func englishRules() RuleSpec {
+	return RuleSpec{
+		Outage:      []string{`re:(?i)delay|outage|degraded|investigating`},
+		Resolved:    []string{`re:(?i)\bresolved\b`},
+		NotResolved: []string{`re:(?i)\bmonitoring\b|partially recovered`},
+		Ignore:      []string{`re:(?i)scheduled maintenance|planned maintenance`},
+	}
+}
+
+// TestClassifyFixtures runs the rules over every notice of every fixture.
+func TestClassifyFixtures(t *testing.T) {
+	defaults := mustCompile(t, DefaultRules())
+	english := mustCompile(t, englishRules())
+	type want struct {
+		titlePart string
+		verdict   Verdict
+		rule      string
+	}
+	tests := []struct {
+		name, file string
+		src        Source
+		rules      *Rules
+		want       []want
+	}{
+		{"docomo network", "feeds/docomo-network.rdf", feedSource("docomo/0"), defaults, []want{
+			{"【お詫び】", VerdictOutage, "ご利用しづらい"},
+			{"【一部回復】", VerdictNotResolved, "一部回復"},
+			{"設備工事", VerdictIgnored, "工事"},
+		}},
+		{"docomo network recovered", "feeds/docomo-network-recovered.rdf", feedSource("docomo/0"), defaults, []want{
+			{"【復旧】", VerdictResolved, "【復旧】"},
+			{"【一部回復】", VerdictNotResolved, "一部回復"},
+			{"【お詫び】", VerdictOutage, "ご利用しづらい"},
+		}},
+		{"softbank style", "feeds/softbank-style.rss", feedSource("softbank/0"), defaults, []want{
+			{"(お詫び)【復旧】", VerdictResolved, "【復旧】"},
+			{"発生中", VerdictOutage, "ご利用しづらい"},
+		}},
+		{"mvno shift_jis", "feeds/mvno-shiftjis.rss", feedSource("mvno/0"), defaults, []want{
+			{"【障害】Aプランにおける音声通話・SMS", VerdictOutage, "ご利用しづらい"},
+		}},
+		{"status page, default rules", "feeds/statuspage-history.atom", feedSource("gw/0"), defaults, []want{
+			{"SMS delivery delays", VerdictNone, ""},
+			{"Scheduled maintenance", VerdictNone, ""},
+		}},
+		{"status page, english rules", "feeds/statuspage-history.atom", feedSource("gw/0"), english, []want{
+			{"SMS delivery delays", VerdictResolved, `re:(?i)\bresolved\b`},
+			{"Scheduled maintenance", VerdictIgnored, `re:(?i)scheduled maintenance|planned maintenance`},
+		}},
+		{"kddi page 1", "pages/kddi-notice-1-outage.html", pageSource("kddi/1", "main"), defaults, []want{
+			{"au携帯電話サービス", VerdictOutage, "ご利用しづらい"},
+		}},
+		{"kddi page 2", "pages/kddi-notice-2-partial.html", pageSource("kddi/1", "main"), defaults, []want{
+			{"au携帯電話サービス", VerdictNotResolved, "ほぼ回復"},
+		}},
+		{"kddi page 3", "pages/kddi-notice-3-recovered.html", pageSource("kddi/1", "main"), defaults, []want{
+			{"【復旧】au携帯電話サービス", VerdictResolved, "【復旧】"},
+		}},
+		{"kddi index", "pages/index.html", Source{ID: "kddi/2", Type: TypePage, URL: "https://www.example.jp/important/", Items: "ul.news li"}, defaults, []want{
+			{"au携帯電話サービス", VerdictOutage, "ご利用しづらい"},
+			{"【復旧】一部地域", VerdictResolved, "【復旧】"},
+			{"設備メンテナンス", VerdictIgnored, "メンテナンス"},
+			{"2022年5月1日 料金プラン改定", VerdictNone, ""},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := mustParse(t, tt.src, tt.file, "")
+			if got, want := len(ns), len(tt.want); got != want {
+				t.Fatalf("got %d notices, want %d", got, want)
+			}
+			for i, w := range tt.want {
+				n := ns[i]
+				if !strings.Contains(n.Title, w.titlePart) {
+					t.Errorf("notice %d: title %q does not contain %q", i, n.Title, w.titlePart)
+				}
+				v, rule := tt.rules.Classify(n.ClassifyText())
+				if got, want := v, w.verdict; got != want {
+					t.Errorf("notice %d (%s): verdict %q, want %q", i, n.Title, got, want)
+				}
+				if got, want := rule, w.rule; got != want {
+					t.Errorf("notice %d (%s): rule %q, want %q", i, n.Title, got, want)
+				}
+			}
+		})
+	}
+}

@@ -414,3 +414,9 @@ func (s *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	}
 	return fromMS(next.Int64), true, nil
 }
+
+// SentMessages returns the messages of kind for an incident that were
+// delivered, oldest first.
+func (s *DB) SentMessages(ctx context.Context, incidentID int64, kind carrierwatch.Kind) ([]*carrierwatch.Message, error) {
+	return s.Messages(ctx, MessageFilter{IncidentID: incidentID, Kind: kind, State: carrierwatch.MessageSent})
+}

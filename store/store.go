@@ -207,3 +207,12 @@ func (s *DB) SourceStates(ctx context.Context) (map[string][]byte, error) {
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
+
+// CopyTo writes a consistent copy of the database to path (which must not
+// exist), for dry runs and backups.
+func (s *DB) CopyTo(ctx context.Context, path string) error {
+	if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("copy database to %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+// Package config loads and validates carrierwatch's YAML configuration.
+//
+// Loading is strict: defaults first, then a decoder that rejects unknown keys
+// and duplicate keys, then Validate, which reports every problem at once,
+// each naming its YAML path. Secrets are never in the file itself: they come
+// from *_file keys or environment variables and are read by Load into fields
+// that are never marshalled or logged.
+//
+// Config is a plain value; the daemon swaps a whole new *Config on reload and
+// never mutates one in place.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/carrierwatch/carrierwatch/detector"
+	"github.com/carrierwatch/carrierwatch/phone"
+)
+
+// EnvConfig names the environment variable holding the config path.
+const EnvConfig = "CARRIERWATCH_CONFIG"
+
+// Environment variables that may carry secrets instead of *_file keys.
+const (
+	EnvSMTPPassword      = "CARRIERWATCH_SMTP_PASSWORD"
+	EnvGraphClientSecret = "CARRIERWATCH_GRAPH_CLIENT_SECRET"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	StateDir  string    `yaml:"state_dir"`
+	HTTP      HTTP      `yaml:"http"`
+	Log       Log       `yaml:"log"`
+	Schedule  Schedule  `yaml:"schedule"`
+	Carriers  []Carrier `yaml:"carriers"`
+	Directory Directory `yaml:"directory"`
+	Mail      Mail      `yaml:"mail"`
+	Notify    Notify    `yaml:"notify"`
+
+	// Path is the file the config was loaded from; relative paths inside
+	// it are resolved against its folder.
+	Path string `yaml:"-"`
+}
+
+// HTTP is the health and metrics listener.
+type HTTP struct {
+	// Listen is host:port; "" disables the listener.
+	Listen string `yaml:"listen"`
+}
+
+// Log chooses the log format and level.
+type Log struct {
+	Format string `yaml:"format"` // text | json
+	Level  string `yaml:"level"`  // debug | info | warn | error
+}
+
+// Schedule holds cron specs (robfig/cron standard syntax or @every).
+type Schedule struct {
+	Poll          string `yaml:"poll"`
+	DirectorySync string `yaml:"directory_sync"`
+}
+
+// Carrier is one mobile carrier: how to recognise its users and its notices.
+type Carrier struct {
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name"`
+	Match   Match    `yaml:"match"`
+	Sources []Source `yaml:"sources"`
+	Rules   Rules    `yaml:"rules"`
+	// ConfirmPolls is how many consecutive polls must see an outage
+	// signal before an incident opens; 0 or 1 opens on the first.
+	ConfirmPolls int `yaml:"confirm_polls"`
+
+	matcher *phone.Matcher
+	rules   *detector.Rules
+}
+
+// Match says which phone numbers a carrier's outage covers. All of it is a
+// hint: number portability moves numbers between carriers.
+type Match struct {
+	Carriers    []string `yaml:"carriers"`
+	Prefixes    []string `yaml:"prefixes"`
+	PrefixFiles []string `yaml:"prefix_files"`
+	AllMobile   string   `yaml:"all_mobile"`
+}
+
+// Source is one place a carrier publishes notices.
+type Source struct {
+	Type     string `yaml:"type"` // feed | page
+	URL      string `yaml:"url"`
+	Selector string `yaml:"selector"`
+	Items    string `yaml:"items"`
+}
+
+// Rules are the carrier's notice rules; all empty means detector.DefaultRules.
+type Rules struct {
+	Outage      []string `yaml:"outage"`
+	Resolved    []string `yaml:"resolved"`
+	NotResolved []string `yaml:"not_resolved"`
+	Ignore      []string `yaml:"ignore"`
+}
+
+// Directory chooses where users come from.
+type Directory struct {
+	Provider string `yaml:"provider"` // graph | csv
+	Graph    Graph  `yaml:"graph"`
+	CSV      CSV    `yaml:"csv"`
+	// DefaultRegion is used for numbers written without a country code.
+	DefaultRegion string `yaml:"default_region"`
+}
+
+// Graph is the Microsoft Graph provider's configuration.
+type Graph struct {
+	TenantID                      string `yaml:"tenant_id"`
+	ClientID                      string `yaml:"client_id"`
+	ClientSecretFile              string `yaml:"client_secret_file"`
+	ClientCertificateFile         string `yaml:"client_certificate_file"`
+	ClientCertificatePasswordFile string `yaml:"client_certificate_password_file"`
+	Cloud                         string `yaml:"cloud"` // global | usgov | china
+	AuthorityHost                 string `yaml:"authority_host"`
+	GraphEndpoint                 string `yaml:"graph_endpoint"`
+	BatchConcurrency              int    `yaml:"batch_concurrency"`
+
+	ClientSecret              Secret `yaml:"-"`
+	ClientCertificate         []byte `yaml:"-"`
+	ClientCertificatePassword Secret `yaml:"-"`
+}
+
+// CSV is the CSV provider's configuration.
+type CSV struct {
+	Path string `yaml:"path"`
+}
+
+// Mail is how mails leave.
+type Mail struct {
+	Transport     string  `yaml:"transport"` // smtp | file
+	From          string  `yaml:"from"`
+	SMTP          SMTP    `yaml:"smtp"`
+	File          File    `yaml:"file"`
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	Concurrency   int     `yaml:"concurrency"`
+}
+
+// SMTP is the relay.
+type SMTP struct {
+	Host         string   `yaml:"host"`
+	Port         int      `yaml:"port"`
+	TLS          string   `yaml:"tls"` // starttls | tls | none
+	Username     string   `yaml:"username"`
+	PasswordFile string   `yaml:"password_file"`
+	Timeout      Duration `yaml:"timeout"`
+
+	Password Secret `yaml:"-"`
+}
+
+// File is the .eml transport.
+type File struct {
+	Dir string `yaml:"dir"`
+}
+
+// Notify controls campaigns.
+type Notify struct {
+	RequireApproval      bool     `yaml:"require_approval"`
+	SendResolved         bool     `yaml:"send_resolved"`
+	DeliverTo            []string `yaml:"deliver_to"` // alternate | primary
+	DefaultLanguage      string   `yaml:"default_language"`
+	Links                Links    `yaml:"links"`
+	PreparednessInterval Duration `yaml:"preparedness_interval"`
+	TemplatesDir         string   `yaml:"templates_dir"`
+}
+
+// Links are put into mails.
+type Links struct {
+	SupportForm string `yaml:"support_form"`
+	MFASetup    string `yaml:"mfa_setup"`
+	Notice      string `yaml:"notice"`
+}
+
+// Secret is a string that never prints.
+type Secret string
+
+// String hides the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<secret>"
+}
+
+// GoString hides the secret from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalText hides the secret from encoders.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Duration is a time.Duration that also accepts a "d" (day) suffix.
+type Duration time.Duration
+
+// UnmarshalText parses "90s", "6h", "30d".
+func (d *Duration) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return fmt.Errorf("invalid duration %q: want e.g. 90s, 6h or 30d", s)
+		}
+		*d = Duration(time.Duration(days) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: want e.g. 90s, 6h or 30d", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText formats the duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Default returns the configuration every file starts from.
+func Default() *Config {
+	return &Config{
+		StateDir: "/var/lib/carrierwatch",
+		HTTP:     HTTP{Listen: "127.0.0.1:9464"},
+		Log:      Log{Format: "text", Level: "info"},
+		Schedule: Schedule{Poll: "@every 1m", DirectorySync: "@every 6h"},
+		Directory: Directory{
+			Provider:      "csv",
+			Graph:         Graph{Cloud: "global", BatchConcurrency: 4},
+			CSV:           CSV{Path: "users.csv"},
+			DefaultRegion: "JP",
+		},
+		Mail: Mail{
+			Transport:     "smtp",
+			SMTP:          SMTP{Host: "localhost", Port: 587, TLS: "starttls", Timeout: Duration(30 * time.Second)},
+			File:          File{Dir: "./outbox"},
+			RatePerSecond: 20,
+			Concurrency:   2,
+		},
+		Notify: Notify{
+			SendResolved:         true,
+			DeliverTo:            []string{"alternate", "primary"},
+			DefaultLanguage:      "ja",
+			PreparednessInterval: Duration(90 * 24 * time.Hour),
+		},
+	}
+}
+
+// Load reads, decodes, validates and resolves the file at path: relative
+// paths are made absolute against the file's folder, secrets are read.
+// The error lists every problem found.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.Path = abs
+	if err := c.resolve(filepath.Dir(abs)); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes data over Default and validates it. Files named in the
+// config are not read; Load does that.
+func Parse(data []byte) (*Config, error) {
+	c := Default()
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("the file is empty")
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict())
+	if err := dec.Decode(c); err != nil {
+		return nil, errors.New(yaml.FormatError(err, false, true))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,299 @@
+package notifier
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/phone"
+)
+
+// PlanStore is what the Planner needs of the database.
+type PlanStore interface {
+	Users(ctx context.Context) ([]carrierwatch.User, error)
+	EnsureCampaign(ctx context.Context, incidentID int64, kind carrierwatch.Kind, state carrierwatch.CampaignState) (*carrierwatch.Campaign, bool, error)
+	PlanMessages(ctx context.Context, msgs []carrierwatch.Message) (int, error)
+	SentMessages(ctx context.Context, incidentID int64, kind carrierwatch.Kind) ([]*carrierwatch.Message, error)
+	CancelPending(ctx context.Context, incidentID int64, kind carrierwatch.Kind, reason string) (int, error)
+	UsersWithKindSince(ctx context.Context, kind carrierwatch.Kind, since time.Time) (map[string]bool, error)
+}
+
+// PlannerConfig is the notify section of the config, as the planner needs it.
+type PlannerConfig struct {
+	DeliverTo            []string // "alternate", "primary"
+	DefaultLanguage      string   // "ja" | "en"
+	RequireApproval      bool
+	SendResolved         bool
+	PreparednessInterval time.Duration
+	// MailDomain is the right-hand side of generated Message-IDs.
+	MailDomain string
+}
+
+// Carrier is what the planner knows of the carrier of an incident.
+type Carrier struct {
+	ID     string
+	Name   string // "au / UQ mobile / povo"
+	Covers Coverage
+}
+
+// MessageData is frozen into each message when it is planned: what the
+// templates need about the user. Phone numbers are masked already.
+type MessageData struct {
+	DisplayName    string   `json:"display_name"`
+	UPN            string   `json:"upn"`
+	CarrierName    string   `json:"carrier_name,omitempty"`
+	AffectedPhones []string `json:"affected_phones,omitempty"`
+	OtherPhones    []string `json:"other_phones,omitempty"`
+}
+
+// PlanResult counts what a planning pass found and did.
+type PlanResult struct {
+	CampaignID int64
+	Affected   int // users the incident covers
+	Planned    int // messages that exist for them after this pass
+	New        int // messages added by this pass
+	NoAddress  int // affected users with no address to mail: logged, skipped
+	BySegment  map[carrierwatch.Segment]int
+	Messages   []carrierwatch.Message // what was (or, dry, would be) planned
+}
+
+// Planner turns incidents into outbox messages. It is safe for use by one
+// goroutine at a time.
+type Planner struct {
+	Store   PlanStore
+	Config  PlannerConfig
+	Logger  *slog.Logger
+	Methods *MethodLog
+	Now     func() time.Time
+}
+
+func (p *Planner) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Planner) initialState() carrierwatch.CampaignState {
+	if p.Config.RequireApproval {
+		return carrierwatch.CampaignAwaitingApproval
+	}
+	return carrierwatch.CampaignActive
+}
+
+// Language picks "ja" or "en" from a directory's preferredLanguage
+// ("ja-JP", "en-US"), else def.
+func Language(preferred, def string) string {
+	l := strings.ToLower(strings.TrimSpace(preferred))
+	switch {
+	case l == "ja" || strings.HasPrefix(l, "ja-") || strings.HasPrefix(l, "ja_"):
+		return "ja"
+	case l == "en" || strings.HasPrefix(l, "en-") || strings.HasPrefix(l, "en_"):
+		return "en"
+	}
+	return def
+}
+
+// NewMessageID returns a unique Message-ID (without angle brackets).
+func NewMessageID(kind carrierwatch.Kind, incidentID int64, domain string) string {
+	var b [10]byte
+	rand.Read(b[:])
+	if domain == "" {
+		domain = "carrierwatch.invalid"
+	}
+	return fmt.Sprintf("cw-%s-%d-%s@%s", kind, incidentID, hex.EncodeToString(b[:]), domain)
+}
+
+func maskAll(ps []carrierwatch.Phone) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, phone.Mask(p.E164))
+	}
+	return out
+}
+
+// PlanOutage plans the outage mail of an open incident for every affected
+// user. Users already planned for this incident are skipped, so calling it
+// again after the scope grew adds only the newly affected. With dry set,
+// nothing is written and the messages are returned.
+func (p *Planner) PlanOutage(ctx context.Context, inc *carrierwatch.Incident, c Carrier, dry bool) (*PlanResult, error) {
+	users, err := p.Store.Users(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan outage mails for incident %d: %w", inc.ID, err)
+	}
+	res := &PlanResult{BySegment: map[carrierwatch.Segment]int{}}
+	var campaign *carrierwatch.Campaign
+	if !dry {
+		campaign, _, err = p.Store.EnsureCampaign(ctx, inc.ID, carrierwatch.KindOutage, p.initialState())
+		if err != nil {
+			return nil, fmt.Errorf("plan outage mails for incident %d: %w", inc.ID, err)
+		}
+		res.CampaignID = campaign.ID
+		if campaign.State == carrierwatch.CampaignCancelled {
+			p.Logger.Info("outage campaign is cancelled; planning nothing more", "incident_id", inc.ID, "campaign_id", campaign.ID)
+			return res, nil
+		}
+	}
+	for i := range users {
+		u := &users[i]
+		a := Assess(u, c.Covers, p.Methods, p.Logger)
+		if !a.Affected {
+			continue
+		}
+		res.Affected++
+		to := Addresses(u, p.Config.DeliverTo)
+		if len(to) == 0 {
+			res.NoAddress++
+			p.Logger.Warn("affected user has no address to mail; add otherMails or mail in the directory", "user_id", u.ID, "segment", a.Segment)
+			continue
+		}
+		data, _ := json.Marshal(MessageData{
+			DisplayName: u.DisplayName, UPN: u.UPN, CarrierName: c.Name,
+			AffectedPhones: maskAll(a.Covered), OtherPhones: maskAll(a.Other),
+		})
+		m := carrierwatch.Message{
+			IncidentID: inc.ID, Kind: carrierwatch.KindOutage, Segment: a.Segment, UserID: u.ID,
+			Lang: Language(u.PreferredLanguage, p.Config.DefaultLanguage), To: to,
+			MessageID: NewMessageID(carrierwatch.KindOutage, inc.ID, p.Config.MailDomain), Data: data,
+		}
+		if campaign != nil {
+			m.CampaignID = campaign.ID
+		}
+		res.BySegment[a.Segment]++
+		res.Messages = append(res.Messages, m)
+	}
+	res.Planned = len(res.Messages)
+	if dry {
+		return res, nil
+	}
+	if res.New, err = p.Store.PlanMessages(ctx, res.Messages); err != nil {
+		return nil, fmt.Errorf("plan outage mails for incident %d: %w", inc.ID, err)
+	}
+	if res.New > 0 {
+		p.Logger.Info("outage mails planned", "incident_id", inc.ID, "carrier", c.ID, "campaign_id", campaign.ID,
+			"new", res.New, "affected", res.Affected, "app", res.BySegment[carrierwatch.SegmentApp],
+			"other_phone", res.BySegment[carrierwatch.SegmentOtherPhone], "phone_only", res.BySegment[carrierwatch.SegmentPhoneOnly],
+			"no_address", res.NoAddress, "campaign_state", campaign.State)
+	}
+	return res, nil
+}
+
+// PlanResolved plans the follow-up of a resolved incident: unsent outage
+// mails are cancelled, and everyone who was sent one gets the resolved mail
+// (when notify.send_resolved is on).
+func (p *Planner) PlanResolved(ctx context.Context, inc *carrierwatch.Incident) (*PlanResult, error) {
+	res := &PlanResult{BySegment: map[carrierwatch.Segment]int{}}
+	n, err := p.Store.CancelPending(ctx, inc.ID, carrierwatch.KindOutage, "incident resolved before it was sent")
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		p.Logger.Info("unsent outage mails cancelled: the incident is resolved", "incident_id", inc.ID, "cancelled", n)
+	}
+	if !p.Config.SendResolved {
+		return res, nil
+	}
+	sent, err := p.Store.SentMessages(ctx, inc.ID, carrierwatch.KindOutage)
+	if err != nil {
+		return nil, fmt.Errorf("plan resolved mails for incident %d: %w", inc.ID, err)
+	}
+	if len(sent) == 0 {
+		return res, nil
+	}
+	campaign, _, err := p.Store.EnsureCampaign(ctx, inc.ID, carrierwatch.KindResolved, p.initialState())
+	if err != nil {
+		return nil, fmt.Errorf("plan resolved mails for incident %d: %w", inc.ID, err)
+	}
+	res.CampaignID = campaign.ID
+	if campaign.State == carrierwatch.CampaignCancelled {
+		return res, nil
+	}
+	for _, s := range sent {
+		res.Messages = append(res.Messages, carrierwatch.Message{
+			CampaignID: campaign.ID, IncidentID: inc.ID, Kind: carrierwatch.KindResolved, Segment: s.Segment,
+			UserID: s.UserID, Lang: s.Lang, To: s.To, Data: s.Data,
+			MessageID: NewMessageID(carrierwatch.KindResolved, inc.ID, p.Config.MailDomain),
+		})
+		res.BySegment[s.Segment]++
+	}
+	res.Affected, res.Planned = len(sent), len(res.Messages)
+	if res.New, err = p.Store.PlanMessages(ctx, res.Messages); err != nil {
+		return nil, fmt.Errorf("plan resolved mails for incident %d: %w", inc.ID, err)
+	}
+	if res.New > 0 {
+		p.Logger.Info("resolved mails planned", "incident_id", inc.ID, "campaign_id", campaign.ID, "new", res.New)
+	}
+	return res, nil
+}
+
+// PlanPreparedness plans one preparedness mail to every phone-only user
+// who has not had one within notify.preparedness_interval. With dry set,
+// nothing is written.
+func (p *Planner) PlanPreparedness(ctx context.Context, dry bool) (*PlanResult, error) {
+	users, err := p.Store.Users(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan preparedness mails: %w", err)
+	}
+	recent, err := p.Store.UsersWithKindSince(ctx, carrierwatch.KindPreparedness, p.now().Add(-p.Config.PreparednessInterval))
+	if err != nil {
+		return nil, fmt.Errorf("plan preparedness mails: %w", err)
+	}
+	res := &PlanResult{BySegment: map[carrierwatch.Segment]int{}}
+	var skippedRecent int
+	for i := range users {
+		u := &users[i]
+		if !PhoneOnly(u, p.Methods, p.Logger) {
+			continue
+		}
+		res.Affected++
+		if recent[u.ID] {
+			skippedRecent++
+			continue
+		}
+		to := Addresses(u, p.Config.DeliverTo)
+		if len(to) == 0 {
+			res.NoAddress++
+			p.Logger.Warn("phone-only user has no address to mail", "user_id", u.ID)
+			continue
+		}
+		var phones []string
+		for _, ph := range u.Phones {
+			if ph.E164 != "" {
+				phones = append(phones, phone.Mask(ph.E164))
+			}
+		}
+		data, _ := json.Marshal(MessageData{DisplayName: u.DisplayName, UPN: u.UPN, AffectedPhones: phones})
+		res.Messages = append(res.Messages, carrierwatch.Message{
+			Kind: carrierwatch.KindPreparedness, Segment: carrierwatch.SegmentPhoneOnly, UserID: u.ID,
+			Lang: Language(u.PreferredLanguage, p.Config.DefaultLanguage), To: to, Data: data,
+			MessageID: NewMessageID(carrierwatch.KindPreparedness, 0, p.Config.MailDomain),
+		})
+		res.BySegment[carrierwatch.SegmentPhoneOnly]++
+	}
+	res.Planned = len(res.Messages)
+	if dry || len(res.Messages) == 0 {
+		p.Logger.Info("preparedness planning", "dry_run", dry, "phone_only_users", res.Affected, "to_mail", res.Planned,
+			"mailed_within_interval", skippedRecent, "no_address", res.NoAddress)
+		return res, nil
+	}
+	campaign, _, err := p.Store.EnsureCampaign(ctx, 0, carrierwatch.KindPreparedness, p.initialState())
+	if err != nil {
+		return nil, fmt.Errorf("plan preparedness mails: %w", err)
+	}
+	res.CampaignID = campaign.ID
+	for i := range res.Messages {
+		res.Messages[i].CampaignID = campaign.ID
+	}
+	if res.New, err = p.Store.PlanMessages(ctx, res.Messages); err != nil {
+		return nil, fmt.Errorf("plan preparedness mails: %w", err)
+	}
+	p.Logger.Info("preparedness mails planned", "campaign_id", campaign.ID, "new", res.New, "phone_only_users", res.Affected,
+		"mailed_within_interval", skippedRecent, "no_address", res.NoAddress, "campaign_state", campaign.State)
+	return res, nil
+}

@@ -1,0 +1,384 @@
+package notifier
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/carrierwatch/carrierwatch"
+)
+
+// Transport delivers one rendered mail. Implementations return a
+// *carrierwatch.SendError to say whether a failure is permanent; any other
+// error is taken as temporary. They must be safe for concurrent use.
+type Transport interface {
+	Send(ctx context.Context, m *carrierwatch.Mail) error
+}
+
+// RenderFunc turns an outbox message into a mail.
+type RenderFunc func(ctx context.Context, m *carrierwatch.Message) (*carrierwatch.Mail, error)
+
+// Outbox is what the Dispatcher needs of the database.
+type Outbox interface {
+	ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Message, error)
+	MarkSent(ctx context.Context, id int64) error
+	MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error
+	MarkFailed(ctx context.Context, id int64, errText string) error
+	NextDue(ctx context.Context) (time.Time, bool, error)
+}
+
+// Observer is told about each delivery attempt (metrics). It may be nil.
+type Observer interface {
+	Delivered(kind carrierwatch.Kind, latency time.Duration)
+	Failed(kind carrierwatch.Kind, permanent bool)
+}
+
+// DispatcherConfig tunes sending.
+type DispatcherConfig struct {
+	Workers       int     // parallel sends (mail.concurrency)
+	RatePerSecond float64 // global limit; 0 = none
+	BaseBackoff   time.Duration
+	MaxBackoff    time.Duration
+	// GiveUpAfter is how long a message may keep failing temporarily
+	// before it is marked failed (default 48h).
+	GiveUpAfter time.Duration
+	// SendTimeout bounds one delivery (default 2m). A send in progress
+	// when the daemon stops is allowed to finish within it.
+	SendTimeout time.Duration
+}
+
+// Dispatcher sends the outbox. Create it with NewDispatcher; Run and Drain
+// must not be called concurrently with each other.
+type Dispatcher struct {
+	out       Outbox
+	transport Transport
+	render    RenderFunc
+	cfg       DispatcherConfig
+	limiter   *rate.Limiter
+	logger    *slog.Logger
+	observer  Observer
+	now       func() time.Time
+	wake      chan struct{}
+
+	mu          sync.Mutex
+	consecutive int       // consecutive temporary failures, for the pause
+	pausedUntil time.Time // no claims before this (relay down)
+	stats       Progress
+}
+
+// Progress counts what the dispatcher did since it started.
+type Progress struct {
+	Sent, Failed, Retried int
+}
+
+// NewDispatcher returns a dispatcher. observer may be nil.
+func NewDispatcher(out Outbox, t Transport, render RenderFunc, cfg DispatcherConfig, logger *slog.Logger, observer Observer) *Dispatcher {
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	if cfg.BaseBackoff <= 0 {
+		cfg.BaseBackoff = 30 * time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 15 * time.Minute
+	}
+	if cfg.GiveUpAfter <= 0 {
+		cfg.GiveUpAfter = 48 * time.Hour
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 2 * time.Minute
+	}
+	lim := rate.NewLimiter(rate.Inf, 1)
+	if cfg.RatePerSecond > 0 {
+		lim = rate.NewLimiter(rate.Limit(cfg.RatePerSecond), max(1, int(cfg.RatePerSecond)))
+	}
+	return &Dispatcher{out: out, transport: t, render: render, cfg: cfg, limiter: lim, logger: logger,
+		observer: observer, now: time.Now, wake: make(chan struct{}, 1)}
+}
+
+// SetClock replaces the clock (tests).
+func (d *Dispatcher) SetClock(now func() time.Time) { d.now = now }
+
+// Wake tells a running dispatcher that new messages were planned.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Progress returns the counts so far.
+func (d *Dispatcher) Progress() Progress {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stats
+}
+
+// Run sends until ctx is done, sleeping until new messages are planned
+// (Wake) or a retry is due.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	for {
+		if _, err := d.drainOnce(ctx); err != nil && ctx.Err() == nil {
+			d.logger.Error("sending stopped for a moment", "err", err)
+		}
+		wait := 30 * time.Second
+		if next, ok, err := d.out.NextDue(ctx); err == nil && ok {
+			wait = min(wait, max(next.Sub(d.now()), 50*time.Millisecond))
+		}
+		if p := d.pauseLeft(); p > 0 {
+			wait = max(wait, p)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-d.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// Drain sends every sendable message. If wait is positive it also waits
+// for retries that fall due within wait. It returns how many messages
+// remain unsent because they are waiting for a retry.
+func (d *Dispatcher) Drain(ctx context.Context, wait time.Duration) (waiting int, err error) {
+	deadline := d.now().Add(wait)
+	for {
+		if _, err := d.drainOnce(ctx); err != nil {
+			return 0, err
+		}
+		next, ok, err := d.out.NextDue(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, nil
+		}
+		at := next
+		if p := d.pausedAt(); p.After(at) {
+			at = p
+		}
+		if at.After(deadline) {
+			c, err := d.countPending(ctx)
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(max(at.Sub(d.now()), 10*time.Millisecond)):
+		}
+	}
+}
+
+func (d *Dispatcher) countPending(ctx context.Context) (int, error) {
+	type counter interface {
+		OutboxCounts(ctx context.Context) (carrierwatch.MessageCounts, error)
+	}
+	if c, ok := d.out.(counter); ok {
+		n, err := c.OutboxCounts(ctx)
+		return n.Pending, err
+	}
+	return 1, nil
+}
+
+func (d *Dispatcher) pausedAt() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pausedUntil
+}
+
+func (d *Dispatcher) pauseLeft() time.Duration {
+	return d.pausedAt().Sub(d.now())
+}
+
+// drainOnce claims and sends batches until nothing is claimable now, the
+// relay looks down, or ctx is done.
+func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
+	sent := 0
+	batch := d.cfg.Workers * 8
+	for ctx.Err() == nil && d.pauseLeft() <= 0 {
+		msgs, err := d.out.ClaimMessages(ctx, batch)
+		if err != nil {
+			return sent, err
+		}
+		if len(msgs) == 0 {
+			return sent, nil
+		}
+		jobs := make(chan *carrierwatch.Message)
+		var wg sync.WaitGroup
+		for range min(d.cfg.Workers, len(msgs)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for m := range jobs {
+					d.deliver(ctx, m)
+				}
+			}()
+		}
+		for i, m := range msgs {
+			if ctx.Err() != nil || d.pauseLeft() > 0 {
+				// Not on the wire: hand the rest back untouched.
+				for _, r := range msgs[i:] {
+					d.requeue(r, d.pausedAt())
+				}
+				break
+			}
+			jobs <- m
+		}
+		close(jobs)
+		wg.Wait()
+		sent += len(msgs)
+	}
+	return sent, nil
+}
+
+// requeue returns a claimed message that was never sent, without counting
+// an attempt against it.
+func (d *Dispatcher) requeue(m *carrierwatch.Message, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(context.Background()), 10*time.Second)
+	defer cancel()
+	if at.IsZero() {
+		at = d.now()
+	}
+	if err := d.out.MarkRetry(ctx, m.ID, at, m.LastError); err != nil {
+		d.logger.Error("could not hand a message back to the outbox; it is retried after a restart", "message_id", m.ID, "err", err)
+	}
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message) {
+	if err := d.limiter.Wait(ctx); err != nil {
+		d.requeue(m, time.Time{})
+		return
+	}
+	if d.pauseLeft() > 0 {
+		d.requeue(m, d.pausedAt())
+		return
+	}
+	// The send and its bookkeeping outlive ctx: a message on the wire when
+	// the daemon stops is finished and recorded, so it is not sent twice.
+	bg := context.WithoutCancel(ctx)
+	mail, err := d.render(bg, m)
+	if err != nil {
+		d.fail(bg, m, fmt.Sprintf("render: %v", err), true)
+		return
+	}
+	sctx, cancel := context.WithTimeout(bg, d.cfg.SendTimeout)
+	start := time.Now()
+	err = d.transport.Send(sctx, mail)
+	cancel()
+	if err == nil {
+		if err := d.out.MarkSent(bg, m.ID); err != nil {
+			d.logger.Error("mail sent but not recorded; it may be sent again after a restart", "message_id", m.ID, "err", err)
+		}
+		d.mu.Lock()
+		d.consecutive = 0
+		d.stats.Sent++
+		d.mu.Unlock()
+		if d.observer != nil {
+			d.observer.Delivered(m.Kind, time.Since(start))
+		}
+		return
+	}
+	if carrierwatch.IsPermanent(err) {
+		d.fail(bg, m, err.Error(), true)
+		return
+	}
+	// Temporary: retry with backoff, and pause everyone while the relay
+	// keeps failing so a dead relay is not hammered.
+	age := d.now().Sub(m.CreatedAt)
+	if !m.CreatedAt.IsZero() && age > d.cfg.GiveUpAfter {
+		d.fail(bg, m, fmt.Sprintf("gave up after %s of temporary failures: %v", age.Round(time.Minute), err), false)
+		return
+	}
+	d.mu.Lock()
+	d.consecutive++
+	n := d.consecutive
+	delay := backoff(d.cfg.BaseBackoff, d.cfg.MaxBackoff, m.Attempts)
+	if n >= d.cfg.Workers {
+		pause := backoff(d.cfg.BaseBackoff, d.cfg.MaxBackoff, n/d.cfg.Workers)
+		if until := d.now().Add(pause); until.After(d.pausedUntil) {
+			d.pausedUntil = until
+			d.logger.Warn("mail relay failing; pausing all sending", "pause", pause.Round(time.Second), "consecutive_failures", n, "err", redactAddrs(err.Error()))
+		}
+		delay = max(delay, d.pausedUntil.Sub(d.now()))
+	}
+	d.stats.Retried++
+	d.mu.Unlock()
+	if d.observer != nil {
+		d.observer.Failed(m.Kind, false)
+	}
+	d.logger.Info("temporary send failure; will retry", "message_id", m.ID, "attempt", m.Attempts, "retry_in", delay.Round(time.Second), "err", redactAddrs(err.Error()))
+	if err := d.out.MarkRetry(bg, m.ID, d.now().Add(delay), redactAddrs(err.Error())); err != nil {
+		d.logger.Error("could not record a retry", "message_id", m.ID, "err", err)
+	}
+}
+
+func (d *Dispatcher) fail(ctx context.Context, m *carrierwatch.Message, reason string, permanent bool) {
+	d.mu.Lock()
+	d.stats.Failed++
+	d.mu.Unlock()
+	if d.observer != nil {
+		d.observer.Failed(m.Kind, permanent)
+	}
+	reason = redactAddrs(reason)
+	d.logger.Warn("message failed permanently; not retried", "message_id", m.ID, "user_id", m.UserID, "kind", m.Kind, "reason", reason)
+	if err := d.out.MarkFailed(ctx, m.ID, reason); err != nil {
+		d.logger.Error("could not record a failure", "message_id", m.ID, "err", err)
+	}
+}
+
+// backoff is exponential with full jitter, capped: base·2^(n-1) at most.
+func backoff(base, maxDelay time.Duration, n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	d := base
+	for i := 1; i < n && d < maxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, maxDelay)
+	// Full jitter, but never less than half, so retries do not stampede
+	// and still wait.
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// redactAddrs masks e-mail addresses in server replies before they reach
+// logs or the outbox record ("<a***@example.ac.jp>").
+func redactAddrs(s string) string {
+	var b strings.Builder
+	i := 0
+	for i < len(s) {
+		at := strings.IndexByte(s[i:], '@')
+		if at < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		at += i
+		start := at
+		for start > i && isAddrChar(s[start-1]) {
+			start--
+		}
+		if start == at {
+			b.WriteString(s[i : at+1])
+			i = at + 1
+			continue
+		}
+		b.WriteString(s[i:start])
+		b.WriteByte(s[start])
+		b.WriteString("***@")
+		i = at + 1
+	}
+	return b.String()
+}
+
+func isAddrChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".!#$%&'*+-/=?^_`{|}~", c) >= 0
+}

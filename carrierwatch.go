@@ -111,6 +111,8 @@ type Mail struct {
 	Subject string
 	Text    string
 	HTML    string
+	// Lang is the language of the mail ("ja", "en"): Content-Language.
+	Lang string
 	// Headers are the X-Carrierwatch-* headers, already validated.
 	Kind       Kind
 	Segment    Segment
@@ -134,7 +136,7 @@ func (e *SendError) Error() string {
 		kind = "permanent"
 	}
 	if e.Reply != "" {
-		return fmt.Sprintf("%s send failure: %v (server said: %s)", kind, e.Err, e.Reply)
+		return fmt.Sprintf("%s send failure, server said %q: %v", kind, e.Reply, e.Err)
 	}
 	return fmt.Sprintf("%s send failure: %v", kind, e.Err)
 }

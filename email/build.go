@@ -1,0 +1,206 @@
+package email
+
+import (
+	"errors"
+	"fmt"
+	netmail "net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/carrierwatch/carrierwatch"
+)
+
+// Headers of the contract (DESIGN.md) that Build sets besides the standard
+// ones.
+const (
+	HeaderAutoSubmitted = "Auto-Submitted"
+	HeaderKind          = "X-Carrierwatch-Kind"
+	HeaderSegment       = "X-Carrierwatch-Segment"
+	HeaderIncident      = "X-Carrierwatch-Incident"
+)
+
+// maxSubjectRunes caps the Subject header; templates cap it lower already.
+const maxSubjectRunes = 250
+
+// ErrInvalidMail is wrapped by Build's errors: the mail can never be sent
+// as it is.
+var ErrInvalidMail = errors.New("invalid mail")
+
+// Build returns the MIME message for m, from the From header value from
+// ("IT Help <mfa-noreply@example.ac.jp>"). Every header value is made one
+// line; a recipient, sender or Message-ID that would need cleaning is an
+// error wrapping ErrInvalidMail instead. A mail without HTML is sent as
+// text only.
+func Build(from string, m *carrierwatch.Mail) (*mail.Msg, error) {
+	if m == nil {
+		return nil, fmt.Errorf("build mail: %w: nil mail", ErrInvalidMail)
+	}
+	if err := validate(from, m); err != nil {
+		return nil, fmt.Errorf("build mail %s: %w: %w", m.MessageID, ErrInvalidMail, err)
+	}
+	msg := mail.NewMsg(
+		mail.WithCharset(mail.CharsetUTF8),
+		// Base64: Japanese text is a third of the size it is in
+		// quoted-printable.
+		mail.WithEncoding(mail.EncodingB64),
+		mail.WithNoDefaultUserAgent(),
+	)
+	if err := msg.From(from); err != nil {
+		return nil, fmt.Errorf("build mail %s: %w: from: %w", m.MessageID, ErrInvalidMail, err)
+	}
+	if err := msg.To(m.To...); err != nil {
+		return nil, fmt.Errorf("build mail %s: %w: to: %w", m.MessageID, ErrInvalidMail, err)
+	}
+	msg.Subject(oneLine(m.Subject, maxSubjectRunes))
+	msg.SetMessageIDWithValue(m.MessageID)
+	date := m.Date
+	if date.IsZero() {
+		date = time.Now()
+	}
+	msg.SetDateWithValue(date)
+	msg.SetGenHeader(HeaderAutoSubmitted, "auto-generated")
+	// Ask Exchange and others not to answer with out-of-office replies.
+	msg.SetGenHeader(mail.HeaderXAutoResponseSuppress, "All")
+	msg.SetGenHeader(HeaderKind, string(m.Kind))
+	if m.Segment != "" {
+		msg.SetGenHeader(HeaderSegment, string(m.Segment))
+	}
+	if lang := oneLine(m.Lang, 16); lang != "" {
+		msg.SetGenHeader(mail.HeaderContentLang, lang)
+	}
+	if m.IncidentID != 0 && m.Kind != carrierwatch.KindPreparedness {
+		msg.SetGenHeader(HeaderIncident, strconv.FormatInt(m.IncidentID, 10))
+	}
+	msg.SetBodyString(mail.TypeTextPlain, crlf(m.Text))
+	if m.HTML != "" {
+		msg.AddAlternativeString(mail.TypeTextHTML, crlf(m.HTML))
+	}
+	return msg, nil
+}
+
+func validate(from string, m *carrierwatch.Mail) error {
+	if err := checkLine("message id", m.MessageID); err != nil {
+		return err
+	}
+	if m.MessageID == "" || strings.ContainsAny(m.MessageID, "<> \t") || !isASCII(m.MessageID) {
+		return fmt.Errorf("message id %q: want printable ASCII without spaces or angle brackets", m.MessageID)
+	}
+	if err := checkAddress("from", from); err != nil {
+		return err
+	}
+	if len(m.To) == 0 {
+		return errors.New("no recipients")
+	}
+	for i, to := range m.To {
+		if err := checkAddress("to", to); err != nil {
+			return fmt.Errorf("recipient %d: %w", i+1, err)
+		}
+	}
+	if !m.Kind.Valid() {
+		return fmt.Errorf("kind %q", m.Kind)
+	}
+	if m.Segment != "" && !m.Segment.Valid() {
+		return fmt.Errorf("segment %q", m.Segment)
+	}
+	if m.IncidentID < 0 {
+		return fmt.Errorf("incident id %d", m.IncidentID)
+	}
+	if strings.TrimSpace(m.Text) == "" {
+		return errors.New("empty text body")
+	}
+	return nil
+}
+
+// checkAddress refuses an address with control characters (a header
+// injection attempt or a broken directory entry) rather than repairing it.
+func checkAddress(what, s string) error {
+	if err := checkLine(what, s); err != nil {
+		return err
+	}
+	if _, err := netmail.ParseAddress(s); err != nil {
+		return fmt.Errorf("%s address %s: %w", what, maskAddress(s), err)
+	}
+	return nil
+}
+
+func checkLine(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not UTF-8", what)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return fmt.Errorf("%s contains a control character", what)
+		}
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// oneLine turns control characters (CR, LF, tab, …) into spaces, collapses
+// runs of spaces, trims, and cuts s to max runes.
+func oneLine(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max-1]) + "…"
+	}
+	return s
+}
+
+// crlf puts text in MIME's canonical form: CRLF line ends.
+func crlf(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return strings.ReplaceAll(s, "\n", "\r\n")
+}
+
+// maskAddress hides an address's local part for logs: "t***@example.ac.jp".
+func maskAddress(addr string) string {
+	if a, err := netmail.ParseAddress(addr); err == nil {
+		addr = a.Address
+	}
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "***"
+	}
+	first, _ := utf8.DecodeRuneInString(addr)
+	if !unicode.IsPrint(first) {
+		first = '*'
+	}
+	return string(first) + "***" + oneLine(addr[at:], 100)
+}
+
+var addressLike = regexp.MustCompile(`[^\s<>"'(),;:\[\]@]+@[A-Za-z0-9.-]+`)
+
+// maskAddressesIn masks every address-like token in s (a server's reply).
+func maskAddressesIn(s string) string {
+	return addressLike.ReplaceAllStringFunc(s, maskAddress)
+}
+
+func maskAddresses(addrs []string) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = maskAddress(a)
+	}
+	return out
+}

@@ -1,0 +1,515 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/config"
+	"github.com/carrierwatch/carrierwatch/detector"
+	"github.com/carrierwatch/carrierwatch/directory"
+	"github.com/carrierwatch/carrierwatch/notifier"
+	"github.com/carrierwatch/carrierwatch/store"
+)
+
+// Observer receives the pipeline's events for metrics. Every method must be
+// cheap and safe for concurrent use. It may be nil.
+type Observer interface {
+	Polled(sourceID string, err error, notModified bool, d time.Duration)
+	Signal(carrierID, verdict string)
+	DirectorySynced(ok bool, users int)
+}
+
+// Engine is one carrierwatch instance's pipeline. Its methods are safe for
+// concurrent use; Poll and SyncDirectory each run one at a time.
+type Engine struct {
+	Store      *store.DB
+	Fetcher    *detector.Fetcher
+	Directory  directory.Provider
+	Dispatcher *notifier.Dispatcher
+	Logger     *slog.Logger
+	Observer   Observer
+	Methods    *notifier.MethodLog
+	// PollWorkers bounds concurrent source fetches (default 4).
+	PollWorkers int
+	// AllowShrink lets the next directory sync remove any share of users.
+	AllowShrink bool
+
+	cfg      atomic.Pointer[config.Config]
+	pollMu   sync.Mutex
+	syncMu   sync.Mutex
+	planMu   sync.Mutex
+	planned  map[int64]bool // open incidents planned since the last change
+	lastPoll atomic.Int64   // unix ms of the last poll cycle that completed
+}
+
+// SetConfig installs cfg for the next cycle and marks every open incident
+// for re-planning (the scope may have grown).
+func (e *Engine) SetConfig(cfg *config.Config) {
+	e.cfg.Store(cfg)
+	e.invalidate()
+}
+
+// Config returns the config in use.
+func (e *Engine) Config() *config.Config { return e.cfg.Load() }
+
+func (e *Engine) invalidate() {
+	e.planMu.Lock()
+	e.planned = nil
+	e.planMu.Unlock()
+}
+
+// LastPoll returns when the last poll cycle finished (zero if never).
+func (e *Engine) LastPoll() time.Time {
+	v := e.lastPoll.Load()
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v)
+}
+
+// sourceState is what the store keeps per source: the detector's polling
+// state and the hashes of the outage notices it currently publishes
+// (confirm_polls asks whether they are still there).
+type sourceState struct {
+	detector.State
+	Outage []string `json:"outage,omitempty"`
+}
+
+// PollResult summarises one poll cycle.
+type PollResult struct {
+	Polled, NotModified, Failed, Skipped int
+	New                                  int // notices never seen before
+	Opened, Updated, Resolved            []*carrierwatch.Incident
+}
+
+// Poll fetches every due source of every carrier and applies what is new.
+// A failing source is logged and skipped; the others go on.
+func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
+	e.pollMu.Lock()
+	defer e.pollMu.Unlock()
+	cfg := e.Config()
+	res := &PollResult{}
+	states, err := e.Store.SourceStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type job struct {
+		carrier *config.Carrier
+		src     detector.Source
+		st      sourceState
+	}
+	type done struct {
+		job
+		notices []detector.Notice
+		result  detector.Result
+		err     error
+	}
+	var jobs []job
+	now := time.Now()
+	for i := range cfg.Carriers {
+		c := &cfg.Carriers[i]
+		for _, src := range c.DetectorSources() {
+			var st sourceState
+			if b := states[src.ID]; len(b) > 0 {
+				if err := json.Unmarshal(b, &st); err != nil {
+					e.Logger.Warn("stored source state unreadable; starting afresh", "source", src.ID, "err", err)
+					st = sourceState{}
+				}
+			}
+			if !e.Fetcher.Due(st.State, now) {
+				res.Skipped++
+				continue
+			}
+			jobs = append(jobs, job{carrier: c, src: src, st: st})
+		}
+	}
+	workers := e.PollWorkers
+	if workers <= 0 {
+		workers = 4
+	}
+	results := make([]done, len(jobs))
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			start := time.Now()
+			r, st, err := e.Fetcher.Poll(ctx, j.src, j.st.State)
+			j.st.State = st
+			results[i] = done{job: j, result: r, err: err}
+			if e.Observer != nil {
+				e.Observer.Polled(j.src.ID, err, r.NotModified, time.Since(start))
+			}
+		}()
+	}
+	wg.Wait()
+
+	present := map[string]bool{}
+	for _, d := range results {
+		c := d.carrier
+		switch {
+		case d.err != nil:
+			res.Failed++
+			e.Logger.Warn("source poll failed; will retry with backoff", "source", d.src.ID, "url", d.src.URL,
+				"failures", d.st.Failures, "retry_at", d.st.RetryAt.Format(time.RFC3339), "err", d.err)
+		case d.result.NotModified:
+			res.NotModified++
+		default:
+			res.Polled++
+			outage, err := e.applyNotices(ctx, c, d.src, d.result.Notices, res)
+			if err != nil {
+				return res, err
+			}
+			d.st.Outage = outage
+		}
+		if len(d.st.Outage) > 0 {
+			present[c.ID] = true
+		}
+		b, _ := json.Marshal(d.st)
+		if err := e.Store.SaveSourceState(ctx, d.src.ID, c.ID, d.src.URL, b); err != nil {
+			return res, err
+		}
+	}
+	// Carriers that wait for confirmation count this cycle.
+	polledCarrier := map[string]bool{}
+	for _, d := range results {
+		if d.err == nil {
+			polledCarrier[d.carrier.ID] = true
+		}
+	}
+	for i := range cfg.Carriers {
+		c := &cfg.Carriers[i]
+		if c.ConfirmPolls <= 1 || !polledCarrier[c.ID] {
+			continue
+		}
+		if !present[c.ID] {
+			// Sources skipped this cycle keep their last view.
+			for _, src := range c.DetectorSources() {
+				var st sourceState
+				if b := states[src.ID]; len(b) > 0 && json.Unmarshal(b, &st) == nil && len(st.Outage) > 0 {
+					present[c.ID] = true
+				}
+			}
+		}
+		out, err := e.Store.ConfirmPoll(ctx, c.ID, present[c.ID], c.ConfirmPolls)
+		if err != nil {
+			return res, err
+		}
+		if out.Opened {
+			e.Logger.Warn("incident opened after confirmation", "incident_id", out.Incident.ID, "carrier", c.ID, "polls", c.ConfirmPolls, "title", out.Incident.Title)
+			res.Opened = append(res.Opened, out.Incident)
+		}
+	}
+	e.lastPoll.Store(time.Now().UnixMilli())
+	e.Logger.Info("poll cycle done", "sources_polled", res.Polled, "not_modified", res.NotModified, "failed", res.Failed,
+		"not_due", res.Skipped, "new_notices", res.New, "opened", len(res.Opened), "resolved", len(res.Resolved))
+	return res, nil
+}
+
+// order sorts notices oldest first: feeds and index pages list the newest
+// first, and a recovery must come after the outage it ends. Notices without
+// a date keep the reversed document order.
+func order(ns []detector.Notice) []detector.Notice {
+	out := make([]detector.Notice, len(ns))
+	for i, n := range ns {
+		out[len(ns)-1-i] = n
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Published, out[j].Published
+		return !a.IsZero() && !b.IsZero() && a.Before(b)
+	})
+	return out
+}
+
+// applyNotices classifies a source's notices and applies the new ones. It
+// returns the hashes of the outage notices the source currently publishes.
+func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detector.Source, notices []detector.Notice, res *PollResult) ([]string, error) {
+	var outage []string
+	rules := c.CompiledRules()
+	for _, n := range order(notices) {
+		v, rule := rules.Classify(n.ClassifyText())
+		verdict := string(v)
+		if v == detector.VerdictOutage || v == detector.VerdictNotResolved {
+			outage = append(outage, n.Hash)
+		}
+		out, err := e.Store.ApplySignal(ctx, store.Signal{
+			CarrierID: c.ID, SourceID: src.ID, Hash: n.Hash, Key: n.Key, Title: n.Title, Link: n.Link,
+			Published: n.Published, Verdict: verdict, Rule: rule,
+		}, c.ConfirmPolls > 1)
+		if err != nil {
+			return outage, err
+		}
+		if out.Duplicate {
+			continue
+		}
+		res.New++
+		if e.Observer != nil {
+			e.Observer.Signal(c.ID, verdict)
+		}
+		log := e.Logger.With("carrier", c.ID, "source", src.ID, "verdict", verdict, "rule", rule, "title", truncate(n.Title, 160))
+		switch {
+		case out.Opened:
+			log.Warn("incident opened", "incident_id", out.Incident.ID, "link", n.Link)
+			res.Opened = append(res.Opened, out.Incident)
+		case out.Resolved:
+			log.Warn("incident resolved", "incident_id", out.Incident.ID)
+			res.Resolved = append(res.Resolved, out.Incident)
+		case out.Updated:
+			log.Info("incident updated", "incident_id", out.Incident.ID)
+			res.Updated = append(res.Updated, out.Incident)
+		case out.Pending:
+			log.Info("outage signal waiting for confirmation", "confirm_polls", c.ConfirmPolls)
+		default:
+			log.Debug("notice recorded")
+		}
+	}
+	return outage, nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// Planner returns a planner for the current config.
+func (e *Engine) Planner() *notifier.Planner {
+	cfg := e.Config()
+	domain := ""
+	if a, err := mail.ParseAddress(cfg.Mail.From); err == nil {
+		if at := strings.LastIndexByte(a.Address, '@'); at >= 0 {
+			domain = a.Address[at+1:]
+		}
+	}
+	return &notifier.Planner{
+		Store: e.Store,
+		Config: notifier.PlannerConfig{
+			DeliverTo: cfg.Notify.DeliverTo, DefaultLanguage: cfg.Notify.DefaultLanguage,
+			RequireApproval: cfg.Notify.RequireApproval, SendResolved: cfg.Notify.SendResolved,
+			PreparednessInterval: time.Duration(cfg.Notify.PreparednessInterval), MailDomain: domain,
+		},
+		Logger:  e.Logger,
+		Methods: e.Methods,
+	}
+}
+
+// CarrierFor returns the notifier's view of a configured carrier.
+func CarrierFor(c *config.Carrier) notifier.Carrier {
+	m := c.Matcher()
+	return notifier.Carrier{ID: c.ID, Name: c.Name, Covers: func(e164 string) bool {
+		ok, _ := m.Match(e164)
+		return ok
+	}}
+}
+
+// Plan plans outage mails for open incidents not planned since the last
+// change, and follow-ups for incidents resolved in the last two days
+// (idempotent: nobody is planned twice).
+func (e *Engine) Plan(ctx context.Context) (planned int, err error) {
+	e.planMu.Lock()
+	defer e.planMu.Unlock()
+	if e.planned == nil {
+		e.planned = map[int64]bool{}
+	}
+	cfg := e.Config()
+	incs, err := e.Store.Incidents(ctx, false)
+	if err != nil {
+		return 0, err
+	}
+	p := e.Planner()
+	for _, inc := range incs {
+		switch inc.State {
+		case carrierwatch.IncidentOpen:
+			if e.planned[inc.ID] {
+				continue
+			}
+			c := cfg.Carrier(inc.CarrierID)
+			if c == nil {
+				e.Logger.Error("open incident of a carrier that is no longer configured; resolve it or restore the carrier", "incident_id", inc.ID, "carrier", inc.CarrierID)
+				continue
+			}
+			r, err := p.PlanOutage(ctx, inc, CarrierFor(c), false)
+			if err != nil {
+				return planned, err
+			}
+			planned += r.New
+			e.planned[inc.ID] = true
+		case carrierwatch.IncidentResolved:
+			if time.Since(inc.ResolvedAt) > 48*time.Hour {
+				continue
+			}
+			r, err := p.PlanResolved(ctx, inc)
+			if err != nil {
+				return planned, err
+			}
+			planned += r.New
+		}
+	}
+	if planned > 0 && e.Dispatcher != nil {
+		e.Dispatcher.Wake()
+	}
+	return planned, nil
+}
+
+// Replan marks every open incident for planning in the next Plan (after a
+// directory sync or an admin's change).
+func (e *Engine) Replan() { e.invalidate() }
+
+// DirectoryStale reports whether the last successful sync is older than the
+// directory_sync schedule allows (or there was none).
+func (e *Engine) DirectoryStale(ctx context.Context) (bool, error) {
+	ok, _, err := e.Store.LastSyncs(ctx)
+	if err != nil {
+		return false, err
+	}
+	if ok.FinishedAt.IsZero() {
+		return true, nil
+	}
+	sched, err := cron.ParseStandard(e.Config().Schedule.DirectorySync)
+	if err != nil {
+		return true, nil
+	}
+	return !sched.Next(ok.FinishedAt).After(time.Now()), nil
+}
+
+// SyncDirectory fetches the directory and applies it to the cache in one
+// transaction. On any error the cache keeps its last good data and the
+// failure is recorded.
+func (e *Engine) SyncDirectory(ctx context.Context, progress func(directory.Progress)) (store.ApplyResult, error) {
+	e.syncMu.Lock()
+	defer e.syncMu.Unlock()
+	start := time.Now()
+	rec := store.SyncRecord{StartedAt: start}
+	fail := func(err error) (store.ApplyResult, error) {
+		rec.FinishedAt, rec.Error = time.Now(), err.Error()
+		if rerr := e.Store.RecordSync(context.WithoutCancel(ctx), rec); rerr != nil {
+			e.Logger.Error("could not record the failed sync", "err", rerr)
+		}
+		if e.Observer != nil {
+			e.Observer.DirectorySynced(false, 0)
+		}
+		e.Logger.Error("directory sync failed; the cache keeps its last good data", "err", err)
+		return store.ApplyResult{}, err
+	}
+	cursor, err := e.Store.Meta(ctx, "directory.cursor")
+	if err != nil {
+		return fail(err)
+	}
+	if provider, _ := e.Store.Meta(ctx, "directory.provider"); provider != e.Config().Directory.Provider {
+		cursor = "" // a new provider starts afresh
+	}
+	if progress == nil {
+		last := time.Now()
+		progress = func(p directory.Progress) {
+			if time.Since(last) > 5*time.Second {
+				last = time.Now()
+				e.Logger.Info("directory sync progress", "stage", p.Stage, "done", p.Done, "total", p.Total)
+			}
+		}
+	}
+	u, err := e.Directory.Fetch(ctx, cursor, progress)
+	if err != nil {
+		return fail(fmt.Errorf("directory sync: %w", err))
+	}
+	opts := store.ApplyOptions{}
+	if e.AllowShrink {
+		opts.MaxRemoveFraction = 1
+	}
+	res, err := e.Store.ApplyDirectory(ctx, u, opts)
+	if err != nil {
+		return fail(err)
+	}
+	e.AllowShrink = false
+	for i, p := range u.Problems {
+		if i == 50 {
+			e.Logger.Warn("more directory problems not shown", "count", len(u.Problems)-50)
+			break
+		}
+		e.Logger.Warn("directory record skipped or repaired", "problem", p)
+	}
+	if err := e.Store.SetMeta(ctx, "directory.cursor", u.Cursor); err != nil {
+		return fail(err)
+	}
+	if err := e.Store.SetMeta(ctx, "directory.provider", e.Config().Directory.Provider); err != nil {
+		return fail(err)
+	}
+	rec.OK, rec.Full, rec.Users, rec.Problems, rec.FinishedAt = true, u.Full, res.Users, len(u.Problems), time.Now()
+	if err := e.Store.RecordSync(ctx, rec); err != nil {
+		return res, err
+	}
+	if e.Observer != nil {
+		e.Observer.DirectorySynced(true, res.Users)
+	}
+	e.Logger.Info("directory synced", "users", res.Users, "upserted", res.Upserted, "removed", res.Removed,
+		"full", u.Full, "problems", len(u.Problems), "took", time.Since(start).Round(time.Millisecond))
+	e.invalidate()
+	return res, nil
+}
+
+// OnceResult summarises a one-shot cycle.
+type OnceResult struct {
+	Synced  bool
+	Poll    *PollResult
+	Planned int
+	Sent    notifier.Progress
+	Waiting int // messages left waiting for a retry
+}
+
+// ErrUndelivered is returned by Once when messages are still waiting for a
+// retry after the allowed wait.
+var ErrUndelivered = errors.New("some messages are still waiting for a retry")
+
+// Once runs one cycle: sync if stale, poll, plan, and send until the outbox
+// is drained (waiting up to wait for retries).
+func (e *Engine) Once(ctx context.Context, wait time.Duration) (*OnceResult, error) {
+	res := &OnceResult{}
+	stale, err := e.DirectoryStale(ctx)
+	if err != nil {
+		return res, err
+	}
+	if stale {
+		if _, err := e.SyncDirectory(ctx, nil); err != nil {
+			users, _ := e.Store.Users(ctx)
+			if len(users) == 0 {
+				return res, err
+			}
+			e.Logger.Warn("going on with the cached directory", "users", len(users))
+		} else {
+			res.Synced = true
+		}
+	}
+	if res.Poll, err = e.Poll(ctx); err != nil {
+		return res, err
+	}
+	if res.Planned, err = e.Plan(ctx); err != nil {
+		return res, err
+	}
+	if e.Dispatcher != nil {
+		res.Waiting, err = e.Dispatcher.Drain(ctx, wait)
+		res.Sent = e.Dispatcher.Progress()
+		if err != nil {
+			return res, err
+		}
+		if res.Waiting > 0 {
+			return res, fmt.Errorf("%w: %d (they are sent by the next run)", ErrUndelivered, res.Waiting)
+		}
+	}
+	return res, nil
+}

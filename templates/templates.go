@@ -1,0 +1,434 @@
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	texttemplate "text/template"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/carrierwatch/carrierwatch"
+)
+
+// Links are the organisation's pages the mails point to. An empty link is
+// left out of the mail.
+type Links struct {
+	SupportForm string // where a locked-out user asks for an MFA reset
+	MFASetup    string // how to register an authenticator app or passkey
+	Notice      string // the organisation's own notice about the outage
+}
+
+// Data is what one mail is rendered from.
+type Data struct {
+	Kind carrierwatch.Kind
+	// Segment says which guidance the user gets; "" is allowed for
+	// preparedness mails and means phone-only.
+	Segment carrierwatch.Segment
+	Lang    string // "ja" or "en"
+
+	DisplayName string
+	UPN         string
+	// CarrierName names the carrier's brands ("au / UQ mobile / povo"). The
+	// mails say "if your phone is on …": a number's block only hints at
+	// its carrier.
+	CarrierName string
+	// AffectedPhones are the user's registered numbers the incident
+	// covers, already masked ("+81 90-****-5678").
+	AffectedPhones []string
+	// OtherPhones are the user's registered numbers the incident does not
+	// cover, already masked (the other-phone segment).
+	OtherPhones []string
+
+	IncidentID int64
+	// IncidentTitle and IncidentURL come from a carrier's feed or page:
+	// untrusted. They are cut to one line and escaped in HTML.
+	IncidentTitle string
+	IncidentURL   string
+	OpenedAt      time.Time // zero when unknown
+	ResolvedAt    time.Time // zero while open
+
+	Links Links
+	// RetirementDate is the day Microsoft-provided SMS and voice stop
+	// working for MFA in Entra, as YYYY-MM-DD; DefaultRetirementDate when
+	// empty.
+	RetirementDate string
+}
+
+// DefaultRetirementDate is the day Microsoft retires Microsoft-provided SMS
+// and voice calls for MFA in Entra.
+const DefaultRetirementDate = "2027-02-01"
+
+// Languages lists the languages the embedded templates are written in.
+var Languages = []string{"ja", "en"}
+
+// MaxSubjectRunes caps the length of a rendered subject.
+const MaxSubjectRunes = 150
+
+// maxFieldRunes caps untrusted one-line values (an incident's title).
+const maxFieldRunes = 300
+
+// names of the template files of one language, without the language
+// prefix; each language has every one of them.
+var (
+	textFiles = []string{"partials.txt", "subject.txt", "outage.txt", "resolved.txt", "preparedness.txt"}
+	htmlFiles = []string{"partials.html", "outage.html", "resolved.html", "preparedness.html"}
+)
+
+//go:embed mail/*
+var embedded embed.FS
+
+// jst is Japan Standard Time; Japan keeps no daylight saving time, so a
+// fixed zone needs no time zone database.
+var jst = time.FixedZone("JST", 9*60*60)
+
+// Renderer renders mails from the embedded templates and the overrides it
+// was created with. It is safe for concurrent use.
+type Renderer struct {
+	text map[string]*texttemplate.Template
+	html map[string]*htmltemplate.Template
+}
+
+// New loads the embedded templates. When dir is not empty, each file there
+// whose name is one of the embedded templates' ("ja.outage.txt",
+// "en.partials.html", … see the mail folder of this package) replaces the
+// embedded one. Other files are ignored, except names that start with a
+// language prefix ("ja.", "en.") and match no template: those are errors, as
+// they are likely misspelt. Errors name the file.
+//
+// New also renders every kind, segment and language once with sample data,
+// so that a template that fails only when executed is reported here rather
+// than when the first mail is sent.
+func New(dir string) (*Renderer, error) {
+	src, err := sources(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{
+		text: make(map[string]*texttemplate.Template),
+		html: make(map[string]*htmltemplate.Template),
+	}
+	for _, lang := range Languages {
+		tt := texttemplate.New(lang).Funcs(texttemplate.FuncMap(funcs(lang))).Option("missingkey=error")
+		for _, f := range textFiles {
+			name := lang + "." + f
+			if _, err := tt.New(name).Parse(src[name].text); err != nil {
+				return nil, fmt.Errorf("load mail templates: %s: %w", src[name].origin, err)
+			}
+		}
+		ht := htmltemplate.New(lang).Funcs(htmltemplate.FuncMap(funcs(lang))).Option("missingkey=error")
+		for _, f := range htmlFiles {
+			name := lang + "." + f
+			if _, err := ht.New(name).Parse(src[name].text); err != nil {
+				return nil, fmt.Errorf("load mail templates: %s: %w", src[name].origin, err)
+			}
+		}
+		r.text[lang], r.html[lang] = tt, ht
+	}
+	if err := r.selfTest(src); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+type source struct {
+	text   string
+	origin string // file path for errors
+}
+
+func sources(dir string) (map[string]source, error) {
+	src := make(map[string]source)
+	for _, lang := range Languages {
+		for _, f := range append(append([]string(nil), textFiles...), htmlFiles...) {
+			name := lang + "." + f
+			b, err := embedded.ReadFile("mail/" + name)
+			if err != nil {
+				return nil, fmt.Errorf("load mail templates: embedded %s: %w", name, err)
+			}
+			src[name] = source{text: string(b), origin: "embedded " + name}
+		}
+	}
+	if dir == "" {
+		return src, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load mail templates: read override directory: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		path := filepath.Join(dir, name)
+		if _, known := src[name]; !known {
+			if hasLangPrefix(name) {
+				return nil, fmt.Errorf("load mail templates: %s: not a template name; known names are %s", path, strings.Join(sortedKeys(src), ", "))
+			}
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("load mail templates: %w", err)
+		}
+		if !utf8.Valid(b) {
+			return nil, fmt.Errorf("load mail templates: %s: not UTF-8", path)
+		}
+		src[name] = source{text: string(b), origin: path}
+	}
+	return src, nil
+}
+
+func hasLangPrefix(name string) bool {
+	for _, lang := range Languages {
+		if strings.HasPrefix(name, lang+".") {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]source) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// selfTest renders every combination once so that execution errors (a
+// misspelt field, a missing {{define}}) surface in New, naming the file.
+func (r *Renderer) selfTest(src map[string]source) error {
+	opened := time.Date(2022, 7, 1, 16, 35, 0, 0, time.UTC)
+	for _, lang := range Languages {
+		for _, c := range Combinations() {
+			d := Data{
+				Kind: c.Kind, Segment: c.Segment, Lang: lang,
+				DisplayName: "Sample", UPN: "sample@example.org", CarrierName: "Sample Mobile",
+				AffectedPhones: []string{"+81 90-****-0000"}, OtherPhones: []string{"+81 80-****-0000"},
+				IncidentID: 1, IncidentTitle: "Sample", IncidentURL: "https://example.org/",
+				OpenedAt: opened, ResolvedAt: opened.Add(time.Hour),
+				Links: Links{SupportForm: "https://example.org/a", MFASetup: "https://example.org/b", Notice: "https://example.org/c"},
+			}
+			if _, _, _, err := r.Render(d); err != nil {
+				// Execution errors start with "template: <file name>:line:col:";
+				// point at the override when there is one.
+				msg := err.Error()
+				for name, s := range src {
+					if strings.Contains(msg, name+":") && !strings.HasPrefix(s.origin, "embedded ") {
+						return fmt.Errorf("load mail templates: %s: %w", s.origin, err)
+					}
+				}
+				return fmt.Errorf("load mail templates: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Combination is one kind and segment that Render accepts.
+type Combination struct {
+	Kind    carrierwatch.Kind
+	Segment carrierwatch.Segment
+}
+
+// Combinations lists every kind and segment pair Render accepts, in a fixed
+// order: outage and resolved for each segment, preparedness for phone-only
+// and other-phone users (both have no way in but a phone).
+func Combinations() []Combination {
+	var out []Combination
+	for _, k := range []carrierwatch.Kind{carrierwatch.KindOutage, carrierwatch.KindResolved} {
+		for _, s := range []carrierwatch.Segment{carrierwatch.SegmentApp, carrierwatch.SegmentOtherPhone, carrierwatch.SegmentPhoneOnly} {
+			out = append(out, Combination{k, s})
+		}
+	}
+	out = append(out,
+		Combination{carrierwatch.KindPreparedness, carrierwatch.SegmentOtherPhone},
+		Combination{carrierwatch.KindPreparedness, carrierwatch.SegmentPhoneOnly})
+	return out
+}
+
+// ErrUnknownLanguage is returned by Render for a language without
+// templates.
+var ErrUnknownLanguage = errors.New("unknown language")
+
+// Render returns the subject (one line: control characters removed, at most
+// MaxSubjectRunes runes), the plain-text body and the HTML body of d. It
+// errors on an unknown language, kind or segment; the caller chooses the
+// language (see Language).
+func (r *Renderer) Render(d Data) (subject, text, html string, err error) {
+	tt, ok := r.text[d.Lang]
+	if !ok {
+		return "", "", "", fmt.Errorf("render mail: %w %q", ErrUnknownLanguage, d.Lang)
+	}
+	ht := r.html[d.Lang]
+	if !d.Kind.Valid() {
+		return "", "", "", fmt.Errorf("render mail: unknown kind %q", d.Kind)
+	}
+	if d.Kind == carrierwatch.KindPreparedness {
+		switch d.Segment {
+		case "":
+			d.Segment = carrierwatch.SegmentPhoneOnly
+		case carrierwatch.SegmentApp:
+			return "", "", "", fmt.Errorf("render mail: preparedness mails are for users without a non-phone method, not segment %q", d.Segment)
+		}
+	}
+	if !d.Segment.Valid() {
+		return "", "", "", fmt.Errorf("render mail: unknown segment %q", d.Segment)
+	}
+	d = clean(d)
+
+	var buf bytes.Buffer
+	if err := tt.ExecuteTemplate(&buf, d.Lang+".subject.txt", d); err != nil {
+		return "", "", "", fmt.Errorf("render mail subject: %w", err)
+	}
+	subject = Subject(buf.String())
+
+	buf.Reset()
+	if err := tt.ExecuteTemplate(&buf, d.Lang+"."+string(d.Kind)+".txt", d); err != nil {
+		return "", "", "", fmt.Errorf("render mail text: %w", err)
+	}
+	text = tidyText(buf.String())
+
+	buf.Reset()
+	if err := ht.ExecuteTemplate(&buf, d.Lang+"."+string(d.Kind)+".html", d); err != nil {
+		return "", "", "", fmt.Errorf("render mail html: %w", err)
+	}
+	html = tidyHTML(buf.String())
+	return subject, text, html, nil
+}
+
+// Language picks the mail language from a directory's preferredLanguage
+// ("ja-JP" → "ja", "en_US" → "en"): its primary subtag when templates exist
+// for it, else def.
+func Language(preferred, def string) string {
+	p := strings.ToLower(strings.TrimSpace(preferred))
+	if i := strings.IndexAny(p, "-_"); i >= 0 {
+		p = p[:i]
+	}
+	for _, l := range Languages {
+		if p == l {
+			return l
+		}
+	}
+	return def
+}
+
+// clean makes the free-text values one line and caps the untrusted ones.
+func clean(d Data) Data {
+	d.DisplayName = oneLine(d.DisplayName, maxFieldRunes)
+	d.UPN = oneLine(d.UPN, maxFieldRunes)
+	d.CarrierName = oneLine(d.CarrierName, maxFieldRunes)
+	d.IncidentTitle = oneLine(d.IncidentTitle, maxFieldRunes)
+	d.IncidentURL = oneLine(d.IncidentURL, 2000)
+	d.AffectedPhones = cleanList(d.AffectedPhones)
+	d.OtherPhones = cleanList(d.OtherPhones)
+	d.Links = Links{
+		SupportForm: oneLine(d.Links.SupportForm, 2000),
+		MFASetup:    oneLine(d.Links.MFASetup, 2000),
+		Notice:      oneLine(d.Links.Notice, 2000),
+	}
+	if d.RetirementDate == "" {
+		d.RetirementDate = DefaultRetirementDate
+	}
+	d.RetirementDate = oneLine(d.RetirementDate, 40)
+	return d
+}
+
+func cleanList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s = oneLine(s, 100); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Subject returns s as a header-safe subject: control characters (CR, LF,
+// tabs, …) become spaces, runs of spaces one space, and it is cut to
+// MaxSubjectRunes runes with an ellipsis.
+func Subject(s string) string {
+	return oneLine(s, MaxSubjectRunes)
+}
+
+var spaces = regexp.MustCompile(`[\p{Zs}\s]+`)
+
+// oneLine replaces control and line-separator characters with spaces,
+// collapses space runs, trims, and cuts to max runes with "…".
+func oneLine(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\u0085' {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(spaces.ReplaceAllStringFunc(s, func(m string) string {
+		if m == "\u3000" { // keep a lone ideographic space: it is Japanese typography
+			return m
+		}
+		return " "
+	}))
+	if utf8.RuneCountInString(s) > max {
+		rs := []rune(s)
+		s = strings.TrimSpace(string(rs[:max-1])) + "…"
+	}
+	return s
+}
+
+var blankRuns = regexp.MustCompile(`\n{3,}`)
+
+// tidyText trims trailing spaces, keeps at most one blank line in a row and
+// ends the text with one newline, so templates can be laid out freely.
+func tidyText(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	s = blankRuns.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
+	return strings.Trim(s, "\n") + "\n"
+}
+
+var htmlBlankLines = regexp.MustCompile(`\n[ \t]*\n(?:[ \t]*\n)*`)
+
+// tidyHTML drops the blank lines template actions leave behind.
+func tidyHTML(s string) string {
+	s = htmlBlankLines.ReplaceAllString(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	return strings.TrimSpace(s) + "\n"
+}
+
+// funcs are the template functions; date formats follow the language.
+func funcs(lang string) map[string]any {
+	return map[string]any{
+		"join": strings.Join,
+		// date formats an instant in Japan time.
+		"date": func(t time.Time) string {
+			t = t.In(jst)
+			if lang == "ja" {
+				return t.Format("2006年1月2日 15:04") + " (日本時間)"
+			}
+			return t.Format("Mon 2 Jan 2006 15:04 MST")
+		},
+		// day formats a YYYY-MM-DD date; other text is shown as is.
+		"day": func(s string) string {
+			t, err := time.Parse(time.DateOnly, s)
+			if err != nil {
+				return s
+			}
+			if lang == "ja" {
+				return t.Format("2006年1月2日")
+			}
+			return t.Format("2 January 2006")
+		},
+	}
+}

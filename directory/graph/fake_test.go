@@ -1,0 +1,672 @@
+package graph
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The fake is one TLS server playing both the identity platform (OIDC
+// discovery, client-credentials token endpoint) and Microsoft Graph v1.0
+// (users delta, the userRegistrationDetails report, phoneMethods and
+// $batch). Bodies have Graph's shapes; the tenant's data is Graph-shaped
+// JSON in testdata/tenant.json or generated for benchmarks.
+
+// gUser is a user as users/delta returns it with our $select.
+type gUser struct {
+	ID                string   `json:"id"`
+	UserPrincipalName string   `json:"userPrincipalName"`
+	DisplayName       string   `json:"displayName"`
+	Mail              *string  `json:"mail"`
+	OtherMails        []string `json:"otherMails"`
+	PreferredLanguage *string  `json:"preferredLanguage"`
+	AccountEnabled    bool     `json:"accountEnabled"`
+}
+
+// gRegistration is one userRegistrationDetails row.
+type gRegistration struct {
+	ID                                            string   `json:"id"`
+	UserPrincipalName                             string   `json:"userPrincipalName"`
+	UserDisplayName                               string   `json:"userDisplayName"`
+	UserType                                      string   `json:"userType"`
+	IsAdmin                                       bool     `json:"isAdmin"`
+	IsSsprRegistered                              bool     `json:"isSsprRegistered"`
+	IsSsprEnabled                                 bool     `json:"isSsprEnabled"`
+	IsSsprCapable                                 bool     `json:"isSsprCapable"`
+	IsMfaRegistered                               bool     `json:"isMfaRegistered"`
+	IsMfaCapable                                  bool     `json:"isMfaCapable"`
+	IsPasswordlessCapable                         bool     `json:"isPasswordlessCapable"`
+	MethodsRegistered                             []string `json:"methodsRegistered"`
+	IsSystemPreferredAuthenticationMethodEnabled  bool     `json:"isSystemPreferredAuthenticationMethodEnabled"`
+	SystemPreferredAuthenticationMethods          []string `json:"systemPreferredAuthenticationMethods"`
+	UserPreferredMethodForSecondaryAuthentication string   `json:"userPreferredMethodForSecondaryAuthentication"`
+	LastUpdatedDateTime                           string   `json:"lastUpdatedDateTime"`
+}
+
+// gPhone is one phoneAuthenticationMethod.
+type gPhone struct {
+	ID             string `json:"id"`
+	PhoneNumber    string `json:"phoneNumber"`
+	PhoneType      string `json:"phoneType"`
+	SMSSignInState string `json:"smsSignInState"`
+}
+
+type fakeTenant struct {
+	Users                   []gUser             `json:"users"`
+	UserRegistrationDetails []gRegistration     `json:"userRegistrationDetails"`
+	PhoneMethods            map[string][]gPhone `json:"phoneMethods"`
+}
+
+type fakeEntry struct {
+	user    gUser
+	version int
+	deleted bool
+}
+
+type fakeGraph struct {
+	srv      *httptest.Server
+	tenantID string
+	clientID string
+	secret   string // "" accepts a client assertion (certificate)
+
+	latency        time.Duration
+	deltaPageSize  int
+	reportPageSize int
+	limits         bool // enforce Microsoft's documented limits with 429s
+
+	mu       sync.Mutex
+	entries  []*fakeEntry
+	index    map[string]*fakeEntry
+	reg      []gRegistration
+	phones   map[string][]gPhone
+	version  int
+	token    string
+	rnd      *rand.Rand
+	failAt   map[string]int    // kind → the request number answered 500
+	itemCode map[string]int    // user id → fixed batch item status
+	throttle map[string]int    // user id → batch item 429s still to give
+	stale    int               // status for any $deltatoken: 400 or 410; 0 = accept
+	refuse   map[string]int    // kind → requests still to answer 429 (Retry-After: 1)
+	gzipSeen bool              // a request body came gzip-compressed
+	rawIDs   map[string]string // user id → escaped form seen in a batch url
+
+	// counters
+	requests     map[string]int // kind → HTTP requests
+	items        int            // batch items
+	itemAttempts map[string]int // user id → batch items for it
+	rejected     int            // requests or items refused by the limits
+	tokens       int
+	assertions   int // token requests authenticated with a certificate
+
+	// limits state
+	reportStarts []time.Time
+	units        float64
+	unitsAt      time.Time
+	globalStarts []time.Time
+}
+
+const (
+	graphPath   = "/v1.0"
+	phoneSuffix = "/authentication/phoneMethods"
+)
+
+func newFakeGraph(tb testing.TB, tenant fakeTenant) *fakeGraph {
+	tb.Helper()
+	f := &fakeGraph{
+		tenantID:       "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		clientID:       "1e5a3c4d-9b7a-4c2e-8f11-0c3b5d7e9a21",
+		secret:         "s3cr3t~value-not-for-logs",
+		deltaPageSize:  100,
+		reportPageSize: 1000,
+		index:          map[string]*fakeEntry{},
+		phones:         map[string][]gPhone{},
+		rnd:            rand.New(rand.NewPCG(1, 2)),
+		failAt:         map[string]int{},
+		itemCode:       map[string]int{},
+		throttle:       map[string]int{},
+		refuse:         map[string]int{},
+		rawIDs:         map[string]string{},
+		requests:       map[string]int{},
+		itemAttempts:   map[string]int{},
+		token:          "eyJ0eXAiOiJKV1QifQ.fake-access-token",
+		units:          8000,
+	}
+	f.version = 1
+	for _, u := range tenant.Users {
+		e := &fakeEntry{user: u, version: f.version}
+		f.entries = append(f.entries, e)
+		f.index[u.ID] = e
+	}
+	f.reg = tenant.UserRegistrationDetails
+	for id, p := range tenant.PhoneMethods {
+		f.phones[id] = p
+	}
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // client hang-ups at Close
+	f.srv.StartTLS()
+	tb.Cleanup(f.srv.Close)
+	return f
+}
+
+func loadTenant(tb testing.TB) fakeTenant {
+	tb.Helper()
+	b, err := os.ReadFile("testdata/tenant.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var t fakeTenant
+	if err := json.Unmarshal(b, &t); err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// config returns a client config pointing at the fake.
+func (f *fakeGraph) config() Config {
+	return Config{
+		TenantID:      f.tenantID,
+		ClientID:      f.clientID,
+		ClientSecret:  f.secret,
+		AuthorityHost: f.srv.URL,
+		GraphEndpoint: f.srv.URL,
+		HTTPClient:    f.srv.Client(),
+	}
+}
+
+// --- changes between syncs ---
+
+func (f *fakeGraph) updateUser(id string, change func(*gUser)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.index[id]
+	change(&e.user)
+	f.version++
+	e.version = f.version
+}
+
+func (f *fakeGraph) deleteUser(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.index[id]
+	e.deleted = true
+	f.version++
+	e.version = f.version
+	for i, r := range f.reg {
+		if r.ID == id {
+			f.reg = append(f.reg[:i], f.reg[i+1:]...)
+			break
+		}
+	}
+	delete(f.phones, id)
+}
+
+func (f *fakeGraph) addUser(u gUser, r gRegistration, phones []gPhone) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.version++
+	e := &fakeEntry{user: u, version: f.version}
+	f.entries = append(f.entries, e)
+	f.index[u.ID] = e
+	f.reg = append(f.reg, r)
+	if len(phones) > 0 {
+		f.phones[u.ID] = phones
+	}
+}
+
+func (f *fakeGraph) count(kind string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests[kind]
+}
+
+// --- HTTP ---
+
+func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration"):
+		f.openIDConfiguration(w, r)
+		return
+	case strings.HasSuffix(p, "/oauth2/v2.0/token"):
+		f.tokenEndpoint(w, r)
+		return
+	case !strings.HasPrefix(p, graphPath+"/"):
+		graphError(w, http.StatusNotFound, "UnknownPath", "no such path: "+p, "")
+		return
+	}
+	if got := r.Header.Get("Authorization"); got != "Bearer "+f.token {
+		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.", "")
+		return
+	}
+	if f.latency > 0 {
+		time.Sleep(f.latency)
+	}
+	kind := ""
+	rest := strings.TrimPrefix(p, graphPath)
+	switch {
+	case r.Method == http.MethodGet && (rest == "/users/delta" || rest == "/users/delta()"):
+		kind = "delta"
+	case r.Method == http.MethodGet && rest == "/reports/authenticationMethods/userRegistrationDetails":
+		kind = "report"
+	case r.Method == http.MethodPost && rest == "/$batch":
+		kind = "batch"
+	case r.Method == http.MethodGet && strings.HasPrefix(rest, "/users/") && strings.HasSuffix(rest, phoneSuffix):
+		kind = "phoneMethods"
+	default:
+		graphError(w, http.StatusBadRequest, "BadRequest", "Unsupported request: "+r.Method+" "+rest, "")
+		return
+	}
+
+	f.mu.Lock()
+	f.requests[kind]++
+	n := f.requests[kind]
+	fail := f.failAt[kind] == n
+	wait := f.admit(kind, 1)
+	if f.refuse[kind] > 0 {
+		f.refuse[kind]--
+		wait = time.Second
+	}
+	f.mu.Unlock()
+	if wait > 0 {
+		graphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.", retrySeconds(wait))
+		return
+	}
+	if fail {
+		graphError(w, http.StatusInternalServerError, "generalException", "General exception while processing.", "")
+		return
+	}
+	switch kind {
+	case "delta":
+		f.delta(w, r)
+	case "report":
+		f.report(w, r)
+	case "batch":
+		f.batch(w, r)
+	case "phoneMethods":
+		id, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(rest, "/users/"), phoneSuffix))
+		status, body := f.phoneItem(id)
+		writeJSON(w, status, body)
+	}
+}
+
+// admit applies the documented limits (when on) to one request of kind;
+// it returns how long to wait, or 0 when admitted. Called with f.mu held.
+func (f *fakeGraph) admit(kind string, cost int) time.Duration {
+	if !f.limits {
+		return 0
+	}
+	now := time.Now()
+	// Global: 130,000 requests per 10 s per app.
+	if w := slidingWindow(&f.globalStarts, now, 130000, 10*time.Second); w > 0 {
+		f.rejected++
+		return w
+	}
+	switch kind {
+	case "report":
+		// Identity and access reports: 5 requests per 10 s per app per tenant.
+		if w := slidingWindow(&f.reportStarts, now, 5, 10*time.Second); w > 0 {
+			f.rejected++
+			return w
+		}
+	case "delta", "phoneMethods", "item":
+		// Identity and access, tenant over 500 users: a token bucket of
+		// 8,000 resource units per 10 s.
+		if !f.unitsAt.IsZero() {
+			f.units = math.Min(8000, f.units+now.Sub(f.unitsAt).Seconds()*800)
+		}
+		f.unitsAt = now
+		if f.units < float64(cost) {
+			f.rejected++
+			return time.Duration((float64(cost) - f.units) / 800 * float64(time.Second))
+		}
+		f.units -= float64(cost)
+	}
+	return 0
+}
+
+func slidingWindow(starts *[]time.Time, now time.Time, n int, window time.Duration) time.Duration {
+	s := *starts
+	for len(s) > 0 && now.Sub(s[0]) >= window {
+		s = s[1:]
+	}
+	if len(s) >= n {
+		*starts = s
+		return window - now.Sub(s[0])
+	}
+	*starts = append(s, now)
+	return 0
+}
+
+func retrySeconds(d time.Duration) string {
+	return strconv.Itoa(int(math.Ceil(d.Seconds())))
+}
+
+func (f *fakeGraph) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
+	base := f.srv.URL + "/" + f.tenantID
+	writeJSON(w, 200, map[string]any{
+		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"jwks_uri":                              f.srv.URL + "/" + f.tenantID + "/discovery/v2.0/keys",
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"issuer":                                base + "/v2.0",
+		"request_uri_parameter_supported":       false,
+		"userinfo_endpoint":                     f.srv.URL + "/oidc/userinfo",
+		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+		"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
+		"http_logout_supported":                 true,
+		"frontchannel_logout_supported":         true,
+		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "tid"},
+		"kerberos_endpoint":                     base + "/kerberos",
+		"tenant_region_scope":                   "AS",
+		"cloud_instance_name":                   "microsoftonline.com",
+		"cloud_graph_host_name":                 "graph.windows.net",
+		"msgraph_host":                          "graph.microsoft.com",
+		"rbac_url":                              "https://pas.windows.net",
+	})
+}
+
+func (f *fakeGraph) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		tokenError(w, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
+		return
+	}
+	if !strings.Contains(r.URL.Path, "/"+f.tenantID+"/") {
+		tokenError(w, "invalid_tenant", "AADSTS90002: Tenant not found.")
+		return
+	}
+	if r.PostForm.Get("grant_type") != "client_credentials" || r.PostForm.Get("client_id") != f.clientID {
+		tokenError(w, "unauthorized_client", "AADSTS700016: Application not found in the directory.")
+		return
+	}
+	if !slices.Contains(strings.Fields(r.PostForm.Get("scope")), f.srv.URL+"/.default") {
+		tokenError(w, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' is not valid: "+r.PostForm.Get("scope"))
+		return
+	}
+	switch {
+	case r.PostForm.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" &&
+		strings.Count(r.PostForm.Get("client_assertion"), ".") == 2:
+		f.mu.Lock()
+		f.assertions++
+		f.mu.Unlock()
+	case f.secret != "" && r.PostForm.Get("client_secret") == f.secret:
+	default:
+		tokenError(w, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+		return
+	}
+	f.mu.Lock()
+	f.tokens++
+	f.mu.Unlock()
+	writeJSON(w, 200, map[string]any{
+		"token_type":     "Bearer",
+		"expires_in":     3599,
+		"ext_expires_in": 3599,
+		"access_token":   f.token,
+	})
+}
+
+func tokenError(w http.ResponseWriter, code, desc string) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{
+		"error":             code,
+		"error_description": desc,
+		"error_codes":       []int{7000215},
+		"timestamp":         time.Now().UTC().Format("2006-01-02 15:04:05Z"),
+		"trace_id":          "0c1e6b0e-4b7e-4d1f-8a6e-5f0e0e0e0e0e",
+		"correlation_id":    "7b8c2f4e-3a1d-4c5b-9e6f-1a2b3c4d5e6f",
+	})
+}
+
+func graphError(w http.ResponseWriter, status int, code, msg, retryAfter string) {
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	writeJSON(w, status, errorBody(code, msg))
+}
+
+func errorBody(code, msg string) map[string]any {
+	return map[string]any{"error": map[string]any{
+		"code": code, "message": msg,
+		"innerError": map[string]any{
+			"date":              time.Now().UTC().Format("2006-01-02T15:04:05"),
+			"request-id":        "b6d1d6a8-4f0b-4c44-9d57-3d2e7f5d9a10",
+			"client-request-id": "b6d1d6a8-4f0b-4c44-9d57-3d2e7f5d9a10",
+		},
+	}}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// --- users delta ---
+
+type removedUser struct {
+	ID      string            `json:"id"`
+	Removed map[string]string `json:"@removed"`
+}
+
+// delta pages are addressed by $skiptoken "<since>.<offset>"; a round ends
+// with a deltaLink whose $deltatoken is the version it covers.
+func (f *fakeGraph) delta(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	since, offset := 0, 0
+	switch {
+	case q.Get("$skiptoken") != "":
+		a, b, _ := strings.Cut(q.Get("$skiptoken"), ".")
+		since, _ = strconv.Atoi(a)
+		offset, _ = strconv.Atoi(b)
+	case q.Get("$deltatoken") != "":
+		f.mu.Lock()
+		stale := f.stale
+		f.mu.Unlock()
+		if stale == http.StatusGone {
+			graphError(w, http.StatusGone, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.", "")
+			return
+		}
+		if stale != 0 {
+			graphError(w, http.StatusBadRequest, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.", "")
+			return
+		}
+		since, _ = strconv.Atoi(q.Get("$deltatoken"))
+	default:
+		sel := strings.Split(q.Get("$select"), ",")
+		for _, want := range userSelect {
+			if !containsFold(sel, want) {
+				graphError(w, http.StatusBadRequest, "BadRequest", "expected $select with "+want, "")
+				return
+			}
+		}
+	}
+	f.mu.Lock()
+	var changed []*fakeEntry
+	for _, e := range f.entries {
+		if since == 0 && !e.deleted || since > 0 && e.version > since {
+			changed = append(changed, e)
+		}
+	}
+	version := f.version
+	pageSize := f.deltaPageSize
+	var value []any
+	end := min(offset+pageSize, len(changed))
+	for _, e := range changed[offset:end] {
+		if e.deleted {
+			value = append(value, removedUser{ID: e.user.ID, Removed: map[string]string{"reason": "changed"}})
+			continue
+		}
+		u := e.user
+		if u.OtherMails == nil {
+			u.OtherMails = []string{}
+		}
+		value = append(value, u)
+	}
+	f.mu.Unlock()
+	if value == nil {
+		value = []any{}
+	}
+	body := map[string]any{
+		"@odata.context": f.srv.URL + "/v1.0/$metadata#users(id,userPrincipalName,displayName,mail,otherMails,preferredLanguage,accountEnabled)",
+		"value":          value,
+	}
+	if end < len(changed) {
+		body["@odata.nextLink"] = fmt.Sprintf("%s/v1.0/users/delta?$skiptoken=%d.%d", f.srv.URL, since, end)
+	} else {
+		body["@odata.deltaLink"] = fmt.Sprintf("%s/v1.0/users/delta?$deltatoken=%d", f.srv.URL, version)
+	}
+	writeJSON(w, 200, body)
+}
+
+// --- userRegistrationDetails ---
+
+func (f *fakeGraph) report(w http.ResponseWriter, r *http.Request) {
+	offset, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+	f.mu.Lock()
+	end := min(offset+f.reportPageSize, len(f.reg))
+	value := append([]gRegistration{}, f.reg[offset:end]...)
+	total := len(f.reg)
+	f.mu.Unlock()
+	body := map[string]any{
+		"@odata.context": f.srv.URL + "/v1.0/$metadata#reports/authenticationMethods/userRegistrationDetails",
+		"value":          value,
+	}
+	if end < total {
+		body["@odata.nextLink"] = fmt.Sprintf("%s/v1.0/reports/authenticationMethods/userRegistrationDetails?$skiptoken=%d", f.srv.URL, end)
+	}
+	writeJSON(w, 200, body)
+}
+
+// --- phoneMethods and $batch ---
+
+func (f *fakeGraph) phoneItem(id string) (int, any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.itemAttempts[id]++
+	if code, ok := f.itemCode[id]; ok {
+		switch code {
+		case 404:
+			return 404, errorBody("Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+		case 403:
+			return 403, errorBody("accessDenied", "Request Authorization failed")
+		default:
+			return code, errorBody("generalException", "General exception while processing.")
+		}
+	}
+	e := f.index[id]
+	if e == nil || e.deleted {
+		return 404, errorBody("Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+	}
+	p := f.phones[id]
+	if p == nil {
+		p = []gPhone{}
+	}
+	return 200, map[string]any{
+		"@odata.context": f.srv.URL + "/v1.0/$metadata#users('" + url.PathEscape(id) + "')/authentication/phoneMethods",
+		"value":          p,
+	}
+}
+
+type batchRequestBody struct {
+	Requests []struct {
+		ID      string            `json:"id"`
+		Method  string            `json:"method"`
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+	} `json:"requests"`
+}
+
+type batchItem struct {
+	ID      string            `json:"id"`
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	Body    any               `json:"body"`
+}
+
+func (f *fakeGraph) batch(w http.ResponseWriter, r *http.Request) {
+	var body io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Invalid gzip body.", "")
+			return
+		}
+		f.mu.Lock()
+		f.gzipSeen = true
+		f.mu.Unlock()
+		body = zr
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Write request id : Invalid Content-Type "+ct, "")
+		return
+	}
+	var req batchRequestBody
+	if err := json.NewDecoder(body).Decode(&req); err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid batch payload format.", "")
+		return
+	}
+	if len(req.Requests) == 0 || len(req.Requests) > 20 {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Number of batch requests exceeds 20.", "")
+		return
+	}
+	var out []batchItem
+	for _, it := range req.Requests {
+		hdr := map[string]string{"Cache-Control": "no-cache", "x-ms-resource-unit": "1", "OData-Version": "4.0",
+			"Content-Type": "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"}
+		path := it.URL
+		if !strings.HasPrefix(path, "/users/") || !strings.HasSuffix(path, phoneSuffix) || it.Method != "GET" {
+			out = append(out, batchItem{ID: it.ID, Status: 400, Headers: hdr, Body: errorBody("BadRequest", "Invalid request URL "+path)})
+			continue
+		}
+		raw := strings.TrimSuffix(strings.TrimPrefix(path, "/users/"), phoneSuffix)
+		id, err := url.PathUnescape(raw)
+		if err != nil {
+			out = append(out, batchItem{ID: it.ID, Status: 400, Headers: hdr, Body: errorBody("BadRequest", "Invalid request URL "+path)})
+			continue
+		}
+		f.mu.Lock()
+		f.items++
+		f.rawIDs[id] = raw
+		wait := f.admit("item", 1)
+		throttled := f.throttle[id] > 0
+		if throttled {
+			f.throttle[id]--
+			f.itemAttempts[id]++
+		}
+		f.mu.Unlock()
+		if wait > 0 || throttled {
+			if throttled {
+				wait = time.Second
+			}
+			out = append(out, batchItem{ID: it.ID, Status: 429,
+				Headers: map[string]string{"Retry-After": retrySeconds(wait), "Content-Type": "application/json"},
+				Body:    errorBody("TooManyRequests", "Too many requests.")})
+			continue
+		}
+		status, b := f.phoneItem(id)
+		out = append(out, batchItem{ID: it.ID, Status: status, Headers: hdr, Body: b})
+	}
+	f.mu.Lock()
+	f.rnd.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_ = json.NewEncoder(w).Encode(map[string]any{"responses": out})
+}

@@ -27,7 +27,7 @@ type RenderFunc func(ctx context.Context, m *carrierwatch.Message) (*carrierwatc
 // Outbox is what the Dispatcher needs of the database.
 type Outbox interface {
 	ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Message, error)
-	MarkSent(ctx context.Context, id int64) error
+	MarkSent(ctx context.Context, ids ...int64) error
 	MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error
 	MarkFailed(ctx context.Context, id int64, errText string) error
 	NextDue(ctx context.Context) (time.Time, bool, error)
@@ -199,45 +199,93 @@ func (d *Dispatcher) pauseLeft() time.Duration {
 	return d.pausedAt().Sub(d.now())
 }
 
-// drainOnce claims and sends batches until nothing is claimable now, the
-// relay looks down, or ctx is done.
+// drainOnce claims and sends until nothing is claimable now, the relay
+// looks down, or ctx is done. One goroutine claims batches while the
+// workers send, so no worker waits for a batch's slowest message.
 func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
-	sent := 0
+	jobs := make(chan *carrierwatch.Message, d.cfg.Workers*4)
+	marks := make(chan markReq)
+	var wg sync.WaitGroup
+	var committer sync.WaitGroup
+	committer.Add(1)
+	go func() {
+		defer committer.Done()
+		d.commitSent(marks)
+	}()
+	for range d.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range jobs {
+				if ctx.Err() != nil || d.pauseLeft() > 0 {
+					// Not on the wire: hand it back untouched.
+					d.requeue(m, d.pausedAt())
+					continue
+				}
+				d.deliver(ctx, m, marks)
+			}
+		}()
+	}
+	claimed := 0
+	var err error
 	batch := d.cfg.Workers * 8
 	for ctx.Err() == nil && d.pauseLeft() <= 0 {
-		msgs, err := d.out.ClaimMessages(ctx, batch)
-		if err != nil {
-			return sent, err
+		var msgs []*carrierwatch.Message
+		msgs, err = d.out.ClaimMessages(ctx, batch)
+		if err != nil || len(msgs) == 0 {
+			break
 		}
-		if len(msgs) == 0 {
-			return sent, nil
-		}
-		jobs := make(chan *carrierwatch.Message)
-		var wg sync.WaitGroup
-		for range min(d.cfg.Workers, len(msgs)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for m := range jobs {
-					d.deliver(ctx, m)
-				}
-			}()
-		}
-		for i, m := range msgs {
-			if ctx.Err() != nil || d.pauseLeft() > 0 {
-				// Not on the wire: hand the rest back untouched.
-				for _, r := range msgs[i:] {
-					d.requeue(r, d.pausedAt())
-				}
-				break
-			}
+		claimed += len(msgs)
+		for _, m := range msgs {
 			jobs <- m
 		}
-		close(jobs)
-		wg.Wait()
-		sent += len(msgs)
 	}
-	return sent, nil
+	close(jobs)
+	wg.Wait()
+	close(marks)
+	committer.Wait()
+	return claimed, err
+}
+
+// markReq asks the committer to record a delivered message; done is
+// closed once it is recorded.
+type markReq struct {
+	id   int64
+	done chan struct{}
+}
+
+// commitSent records deliveries in group commits: every worker waits for
+// its message to be recorded before it sends the next one, so at most one
+// delivered-but-unrecorded message per worker exists at any time (the
+// duplicates a crash can cause), while concurrent workers share one
+// transaction.
+func (d *Dispatcher) commitSent(marks <-chan markReq) {
+	ctx := context.Background()
+	for first := range marks {
+		batch := []markReq{first}
+	more:
+		for len(batch) < 256 {
+			select {
+			case r, ok := <-marks:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		ids := make([]int64, len(batch))
+		for i, r := range batch {
+			ids[i] = r.id
+		}
+		if err := d.out.MarkSent(ctx, ids...); err != nil {
+			d.logger.Error("mails sent but not recorded; they may be sent again after a restart", "messages", len(ids), "err", err)
+		}
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
 }
 
 // requeue returns a claimed message that was never sent, without counting
@@ -253,7 +301,7 @@ func (d *Dispatcher) requeue(m *carrierwatch.Message, at time.Time) {
 	}
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message) {
+func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message, marks chan<- markReq) {
 	if err := d.limiter.Wait(ctx); err != nil {
 		d.requeue(m, time.Time{})
 		return
@@ -275,9 +323,9 @@ func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message) {
 	err = d.transport.Send(sctx, mail)
 	cancel()
 	if err == nil {
-		if err := d.out.MarkSent(bg, m.ID); err != nil {
-			d.logger.Error("mail sent but not recorded; it may be sent again after a restart", "message_id", m.ID, "err", err)
-		}
+		done := make(chan struct{})
+		marks <- markReq{id: m.ID, done: done}
+		<-done
 		d.mu.Lock()
 		d.consecutive = 0
 		d.stats.Sent++

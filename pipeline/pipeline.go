@@ -187,7 +187,9 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 	}
 	// Carriers that wait for confirmation count this cycle.
 	polledCarrier := map[string]bool{}
+	polledSource := map[string]bool{}
 	for _, d := range results {
+		polledSource[d.src.ID] = true
 		if d.err == nil {
 			polledCarrier[d.carrier.ID] = true
 		}
@@ -200,6 +202,9 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 		if !present[c.ID] {
 			// Sources skipped this cycle keep their last view.
 			for _, src := range c.DetectorSources() {
+				if polledSource[src.ID] {
+					continue
+				}
 				var st sourceState
 				if b := states[src.ID]; len(b) > 0 && json.Unmarshal(b, &st) == nil && len(st.Outage) > 0 {
 					present[c.ID] = true

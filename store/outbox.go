@@ -154,11 +154,24 @@ func (s *DB) ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Mess
 	return out, nil
 }
 
-// MarkSent records a delivered message.
-func (s *DB) MarkSent(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'sent', sent_at = ?, last_error = '' WHERE id = ?`, ms(s.now()), id)
+// MarkSent records delivered messages, all in one transaction.
+func (s *DB) MarkSent(ctx context.Context, ids ...int64) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE messages SET state = 'sent', sent_at = ?, last_error = '' WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		now := ms(s.now())
+		for _, id := range ids {
+			if _, err := st.ExecContext(ctx, now, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("mark message %d sent: %w", id, err)
+		return fmt.Errorf("mark %d messages sent: %w", len(ids), err)
 	}
 	return nil
 }

@@ -1,0 +1,215 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/config"
+	"github.com/carrierwatch/carrierwatch/detector"
+	"github.com/carrierwatch/carrierwatch/directory"
+	"github.com/carrierwatch/carrierwatch/notifier"
+	"github.com/carrierwatch/carrierwatch/pipeline"
+	"github.com/carrierwatch/carrierwatch/store"
+	"github.com/carrierwatch/carrierwatch/templates"
+)
+
+// server serves the testdata file named in file at /src.
+type server struct {
+	*httptest.Server
+	file atomic.Value
+	body atomic.Value // overrides file when set
+}
+
+func newServer(t *testing.T, file string) *server {
+	s := &server{}
+	s.file.Store(file)
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, ok := s.body.Load().([]byte); ok && b != nil {
+			w.Write(b)
+			return
+		}
+		b, err := os.ReadFile(filepath.Join("testdata", s.file.Load().(string)))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Write(b)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+type recorder struct {
+	mu    sync.Mutex
+	mails []*carrierwatch.Mail
+}
+
+func (r *recorder) Send(_ context.Context, m *carrierwatch.Mail) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mails = append(r.mails, m)
+	return nil
+}
+
+func (r *recorder) count(kind carrierwatch.Kind) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, m := range r.mails {
+		if m.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// engine builds an engine on a real database with three users on the
+// affected range, and a recording transport.
+func engine(t *testing.T, carrierYAML string) (*pipeline.Engine, *recorder) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`
+state_dir: /unused
+carriers:
+` + carrierYAML + `
+mail: {from: "IT <it@example.ac.jp>"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "cw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	u := &directory.Update{Full: true, AuthFull: true}
+	for i := range 3 {
+		id := fmt.Sprint(i)
+		u.Users = append(u.Users, carrierwatch.User{ID: id, UPN: id + "@example.ac.jp", Mail: id + "@example.ac.jp"})
+		u.Auth = append(u.Auth, directory.Auth{UserID: id, Methods: []string{"mobilePhone"},
+			Phones: []carrierwatch.Phone{{Type: "mobile", Raw: "x", E164: fmt.Sprintf("+8190800000%02d", i)}}})
+	}
+	if _, err := db.ApplyDirectory(context.Background(), u, store.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := &pipeline.Engine{Store: db, Logger: logger, Methods: &notifier.MethodLog{},
+		Fetcher: detector.NewFetcher(detector.Options{Logger: logger})}
+	e.SetConfig(cfg)
+	tmpl, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	rd := &pipeline.Renderer{Engine: e, Templates: tmpl}
+	e.Dispatcher = notifier.NewDispatcher(db, rec, rd.Render, notifier.DispatcherConfig{Workers: 2}, logger, nil)
+	// A synced directory, so Once does not look for a provider.
+	db.RecordSync(context.Background(), store.SyncRecord{OK: true, FinishedAt: timeNowFar()})
+	return e, rec
+}
+
+func TestIndexPageOldRecoveryBesideNewOutage(t *testing.T) {
+	srv := newServer(t, "index.html")
+	e, rec := engine(t, fmt.Sprintf(`  - id: kddi
+    name: au
+    match: {prefixes: ["+81908"]}
+    sources: [{type: page, url: "%s/src", items: "ul.news li"}]`, srv.URL))
+	res, err := e.Once(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Poll.Opened) != 1 || len(res.Poll.Resolved) != 0 {
+		t.Fatalf("opened %d, resolved %d; want the new outage open and the old 【復旧】 item resolving nothing", len(res.Poll.Opened), len(res.Poll.Resolved))
+	}
+	if got := rec.count(carrierwatch.KindOutage); got != 3 {
+		t.Fatalf("outage mails = %d, want 3", got)
+	}
+}
+
+func TestOpenedAndResolvedInOnePollMailsNobody(t *testing.T) {
+	srv := newServer(t, "softbank-style.rss")
+	e, rec := engine(t, fmt.Sprintf(`  - id: sb
+    name: SoftBank
+    match: {prefixes: ["+81908"]}
+    sources: [{type: feed, url: "%s/src"}]`, srv.URL))
+	res, err := e.Once(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Poll.Opened) != 1 || len(res.Poll.Resolved) != 1 {
+		t.Fatalf("opened %d resolved %d, want 1 and 1 (発生中, then 【復旧】)", len(res.Poll.Opened), len(res.Poll.Resolved))
+	}
+	if n := len(rec.mails); n != 0 {
+		t.Fatalf("%d mails for an outage that was over before anyone was told", n)
+	}
+}
+
+func TestConfirmPollsAndGUIDChurn(t *testing.T) {
+	srv := newServer(t, "")
+	feed := func(guid int) []byte {
+		return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
+<item><title>通信障害が発生しています</title><guid>g-%d</guid><description>音声通話がご利用しづらい状況です</description></item>
+</channel></rss>`, guid)
+	}
+	srv.body.Store(feed(1))
+	e, rec := engine(t, fmt.Sprintf(`  - id: sb
+    name: SoftBank
+    match: {prefixes: ["+81908"]}
+    confirm_polls: 3
+    sources: [{type: feed, url: "%s/src"}]`, srv.URL))
+	ctx := context.Background()
+	for i := 1; i <= 3; i++ {
+		srv.body.Store(feed(i)) // a new GUID every fetch, same notice
+		res, err := e.Once(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opened := len(res.Poll.Opened) > 0; opened != (i == 3) {
+			t.Fatalf("poll %d: opened = %v, want an incident only on the 3rd poll", i, opened)
+		}
+		if i > 1 && res.Poll.New != 0 {
+			t.Fatalf("poll %d: %d new notices; a changed GUID is not a new signal", i, res.Poll.New)
+		}
+	}
+	if got := rec.count(carrierwatch.KindOutage); got != 3 {
+		t.Fatalf("outage mails = %d, want 3", got)
+	}
+	incs, _ := e.Store.Incidents(ctx, true)
+	if len(incs) != 1 {
+		t.Fatalf("%d open incidents, want 1", len(incs))
+	}
+}
+
+func TestVanishedNoticeResetsConfirmation(t *testing.T) {
+	srv := newServer(t, "")
+	outage := []byte(`<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>通信障害</title><guid>a</guid></item></channel></rss>`)
+	empty := []byte(`<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>`)
+	e, _ := engine(t, fmt.Sprintf(`  - id: sb
+    name: SoftBank
+    match: {prefixes: ["+81908"]}
+    confirm_polls: 2
+    sources: [{type: feed, url: "%s/src"}]`, srv.URL))
+	ctx := context.Background()
+	for i, body := range [][]byte{outage, empty, empty} {
+		srv.body.Store(body)
+		res, err := e.Once(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Poll.Opened) > 0 {
+			t.Fatalf("poll %d opened an incident for a notice that was withdrawn", i+1)
+		}
+	}
+}
+
+func timeNowFar() time.Time { return time.Now().Add(24 * time.Hour) }

@@ -1,0 +1,588 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/detector"
+	"github.com/carrierwatch/carrierwatch/directory"
+	"github.com/carrierwatch/carrierwatch/notifier"
+	"github.com/carrierwatch/carrierwatch/pipeline"
+	"github.com/carrierwatch/carrierwatch/store"
+	"github.com/carrierwatch/carrierwatch/templates"
+)
+
+func tw(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 2, 4, 2, ' ', 0) }
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// ---- rules test ----
+
+func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "test" {
+		return usagef("usage: carrierwatch rules test [--carrier ID] [--type feed|page] [--selector CSS] [--items CSS] FILE|URL...")
+	}
+	fs, path := flags("rules test", stderr)
+	carrierID := fs.String("carrier", "", "test only against this carrier's rules (default: every carrier)")
+	typ := fs.String("type", "", "feed or page (default: guessed from the content)")
+	selector := fs.String("selector", "", "page: CSS selector of the notice")
+	items := fs.String("items", "", "page: CSS selector of each notice in an index")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("rules test needs at least one FILE or URL")
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	var carriers []int
+	for i, c := range cfg.Carriers {
+		if *carrierID == "" || c.ID == *carrierID {
+			carriers = append(carriers, i)
+		}
+	}
+	if len(carriers) == 0 {
+		return usagef("no carrier %q in %s", *carrierID, *path)
+	}
+	out := tw(stdout)
+	fmt.Fprintln(out, "INPUT\tNOTICE\tCARRIER\tVERDICT\tRULE")
+	failed := false
+	for _, in := range fs.Args() {
+		body, ctype, err := readInput(ctx, in)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", in, err)
+			failed = true
+			continue
+		}
+		src := detector.Source{ID: in, URL: in, Type: *typ, Selector: *selector, Items: *items}
+		if src.Type == "" {
+			src.Type = guessType(body, ctype)
+		}
+		// A page given by URL uses the selectors of a configured source with that URL.
+		for _, ci := range carriers {
+			for _, s := range cfg.Carriers[ci].Sources {
+				if s.URL == in && *selector == "" && *items == "" {
+					src.Type, src.Selector, src.Items = s.Type, s.Selector, s.Items
+				}
+			}
+		}
+		notices, err := detector.Parse(src, body, ctype)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", in, err)
+			failed = true
+			continue
+		}
+		for _, n := range notices {
+			for _, ci := range carriers {
+				c := &cfg.Carriers[ci]
+				v, rule := c.CompiledRules().Classify(n.ClassifyText())
+				fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\n", in, oneLine(n.Title, 60), c.ID, v, oneLine(rule, 40))
+			}
+		}
+	}
+	out.Flush()
+	if failed {
+		return errSilent
+	}
+	return nil
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func guessType(body []byte, ctype string) string {
+	head := strings.ToLower(string(body[:min(len(body), 512)]))
+	if strings.Contains(ctype, "html") || strings.Contains(head, "<!doctype html") || strings.Contains(head, "<html") {
+		return "page"
+	}
+	return "feed"
+}
+
+func readInput(ctx context.Context, in string) ([]byte, string, error) {
+	if strings.HasPrefix(in, "http://") || strings.HasPrefix(in, "https://") {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, in, nil)
+		if err != nil {
+			return nil, "", err
+		}
+		req.Header.Set("User-Agent", "carrierwatch/"+Version+" rules-test")
+		c := &http.Client{Timeout: 30 * time.Second}
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, "", err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, "", fmt.Errorf("HTTP %s", resp.Status)
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 5<<20))
+		return b, resp.Header.Get("Content-Type"), err
+	}
+	b, err := os.ReadFile(in)
+	return b, "", err
+}
+
+// ---- directory ----
+
+func cmdDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "sync" && args[0] != "stats") {
+		return usagef("usage: carrierwatch directory sync [--allow-shrink] | stats")
+	}
+	fs, path := flags("directory "+args[0], stderr)
+	shrink := fs.Bool("allow-shrink", false, "sync: allow a full sync to remove more than half of the cached users")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	return withApp(ctx, *path, stderr, func(a *app) error {
+		if args[0] == "sync" {
+			a.engine.AllowShrink = *shrink
+			last := time.Time{}
+			res, err := a.engine.SyncDirectory(ctx, func(p directory.Progress) {
+				if time.Since(last) < time.Second {
+					return
+				}
+				last = time.Now()
+				if p.Total > 0 {
+					fmt.Fprintf(stdout, "  %s: %d/%d\n", p.Stage, p.Done, p.Total)
+				} else {
+					fmt.Fprintf(stdout, "  %s: %d\n", p.Stage, p.Done)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "directory synced: %d users (%d added or changed, %d removed)\n", res.Users, res.Upserted, res.Removed)
+			return nil
+		}
+		return directoryStats(ctx, a, stdout)
+	})
+}
+
+func directoryStats(ctx context.Context, a *app, stdout io.Writer) error {
+	users, err := a.db.Users(ctx)
+	if err != nil {
+		return err
+	}
+	lastOK, lastTry, err := a.db.LastSyncs(ctx)
+	if err != nil {
+		return err
+	}
+	var withPhone, invalid, noAddr, phoneOnly, wayIn int
+	for i := range users {
+		u := &users[i]
+		if len(u.Phones) > 0 {
+			withPhone++
+		}
+		for _, p := range u.Phones {
+			if p.E164 == "" {
+				invalid++
+			}
+		}
+		if len(notifier.Addresses(u, a.cfg.Notify.DeliverTo)) == 0 {
+			noAddr++
+		}
+		if notifier.HasWayIn(u, a.engine.Methods, a.logger) {
+			wayIn++
+		} else if notifier.PhoneOnly(u, a.engine.Methods, a.logger) {
+			phoneOnly++
+		}
+	}
+	fmt.Fprintf(stdout, "provider:            %s\n", a.cfg.Directory.Provider)
+	fmt.Fprintf(stdout, "last good sync:      %s (%d users)\n", fmtTime(lastOK.FinishedAt), lastOK.Users)
+	if !lastTry.OK && !lastTry.FinishedAt.IsZero() {
+		fmt.Fprintf(stdout, "LAST SYNC FAILED:    %s: %s (the cache keeps the last good data)\n", fmtTime(lastTry.FinishedAt), lastTry.Error)
+	}
+	fmt.Fprintf(stdout, "users:               %d\n", len(users))
+	fmt.Fprintf(stdout, "with a phone:        %d\n", withPhone)
+	fmt.Fprintf(stdout, "unparsable numbers:  %d\n", invalid)
+	fmt.Fprintf(stdout, "no address to mail:  %d\n", noAddr)
+	fmt.Fprintf(stdout, "app/passkey/other:   %d (a way in without a phone)\n", wayIn)
+	fmt.Fprintf(stdout, "phone-only:          %d (preparedness campaign audience)\n\n", phoneOnly)
+	fmt.Fprintln(stdout, "Exposure: who would be affected by an outage of each carrier (match rules are hints: number portability)")
+	out := tw(stdout)
+	fmt.Fprintln(out, "CARRIER\tNAME\tAFFECTED\tAPP\tOTHER-PHONE\tPHONE-ONLY\tNO ADDRESS")
+	for i := range a.cfg.Carriers {
+		c := &a.cfg.Carriers[i]
+		cov := pipeline.CarrierFor(c).Covers
+		var aff, na int
+		seg := map[carrierwatch.Segment]int{}
+		for j := range users {
+			as := notifier.Assess(&users[j], cov, a.engine.Methods, a.logger)
+			if !as.Affected {
+				continue
+			}
+			aff++
+			seg[as.Segment]++
+			if len(notifier.Addresses(&users[j], a.cfg.Notify.DeliverTo)) == 0 {
+				na++
+			}
+		}
+		fmt.Fprintf(out, "%s\t%s\t%d\t%d\t%d\t%d\t%d\n", c.ID, c.Name, aff, seg[carrierwatch.SegmentApp], seg[carrierwatch.SegmentOtherPhone], seg[carrierwatch.SegmentPhoneOnly], na)
+	}
+	return out.Flush()
+}
+
+// ---- incidents ----
+
+func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("usage: carrierwatch incidents list [--open] | show ID | open --carrier ID [--note TEXT] | resolve ID [--note TEXT]")
+	}
+	sub := args[0]
+	fs, path := flags("incidents "+sub, stderr)
+	openOnly := fs.Bool("open", false, "list: only open incidents")
+	carrierID := fs.String("carrier", "", "open: the carrier that is down")
+	note := fs.String("note", "", "open/resolve: a note for the record")
+	if err := parseInterspersed(fs, args[1:]); err != nil {
+		return err
+	}
+	return withApp(ctx, *path, stderr, func(a *app) error {
+		switch sub {
+		case "list":
+			incs, err := a.db.Incidents(ctx, *openOnly)
+			if err != nil {
+				return err
+			}
+			out := tw(stdout)
+			fmt.Fprintln(out, "ID\tCARRIER\tSTATE\tOPENED\tRESOLVED\tTITLE")
+			for _, inc := range incs {
+				fmt.Fprintf(out, "%d\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.CarrierID, inc.State, fmtTime(inc.OpenedAt), fmtTime(inc.ResolvedAt), oneLine(inc.Title, 70))
+			}
+			return out.Flush()
+		case "show":
+			id, err := idArg(fs)
+			if err != nil {
+				return err
+			}
+			inc, err := a.db.Incident(ctx, id)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "incident %d: %s, carrier %s\nopened:   %s%s\nresolved: %s\ntitle:    %s\nlink:     %s\n",
+				inc.ID, inc.State, inc.CarrierID, fmtTime(inc.OpenedAt), map[bool]string{true: " (declared by an admin)"}[inc.Manual], fmtTime(inc.ResolvedAt), inc.Title, inc.URL)
+			if inc.Note != "" {
+				fmt.Fprintf(stdout, "note:     %s\n", inc.Note)
+			}
+			ev, err := a.db.IncidentEvents(ctx, id)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, "\nHistory:")
+			out := tw(stdout)
+			for _, e := range ev {
+				fmt.Fprintf(out, "  %s\t%s\t%s\t%s\t%s\n", fmtTime(e.At), e.Kind, e.Verdict, e.SourceID, oneLine(e.Title, 70))
+			}
+			out.Flush()
+			camps, err := a.db.Campaigns(ctx)
+			if err != nil {
+				return err
+			}
+			for _, c := range camps {
+				if c.IncidentID == id {
+					fmt.Fprintf(stdout, "campaign %d (%s, %s): %s\n", c.ID, c.Kind, c.State, countsLine(c.Counts))
+				}
+			}
+			return nil
+		case "open":
+			if *carrierID == "" {
+				return usagef("incidents open needs --carrier ID")
+			}
+			c := a.cfg.Carrier(*carrierID)
+			if c == nil {
+				return usagef("no carrier %q in the config", *carrierID)
+			}
+			title := fmt.Sprintf("%s: outage declared by an admin", c.Name)
+			inc, created, err := a.db.OpenIncident(ctx, c.ID, title, *note)
+			if err != nil {
+				return err
+			}
+			if !created {
+				fmt.Fprintf(stdout, "carrier %s already has open incident %d\n", c.ID, inc.ID)
+				return nil
+			}
+			a.engine.Replan()
+			r, err := a.engine.Planner().PlanOutage(ctx, inc, pipeline.CarrierFor(c), false)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "incident %d opened for %s; %d users affected, %d mails planned (campaign %d). The daemon sends them; or run 'carrierwatch once'.\n",
+				inc.ID, c.ID, r.Affected, r.New, r.CampaignID)
+			return nil
+		case "resolve":
+			id, err := idArg(fs)
+			if err != nil {
+				return err
+			}
+			inc, err := a.db.ResolveIncident(ctx, id, *note)
+			if err != nil {
+				return err
+			}
+			r, err := a.engine.Planner().PlanResolved(ctx, inc)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "incident %d resolved; %d follow-up mails planned\n", id, r.New)
+			return nil
+		}
+		return usagef("unknown incidents command %q", sub)
+	})
+}
+
+// parseInterspersed is parse for commands that take an ID: flags may come
+// before or after it ("campaigns show 12 --messages --user aoki").
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest := fs.Args()
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...) // after "--": no more flags
+			break
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
+	}
+	return parse(fs, append([]string{"--"}, positional...))
+}
+
+func idArg(fs interface {
+	NArg() int
+	Arg(int) string
+}) (int64, error) {
+	if fs.NArg() != 1 {
+		return 0, usagef("give exactly one ID")
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usagef("%q is not an ID", fs.Arg(0))
+	}
+	return id, nil
+}
+
+func countsLine(c carrierwatch.MessageCounts) string {
+	return fmt.Sprintf("%d total: %d sent, %d pending (%d waiting for retry), %d sending, %d failed, %d cancelled",
+		c.Total, c.Sent, c.Pending, c.Waiting, c.Sending, c.Failed, c.Cancelled)
+}
+
+// ---- campaigns ----
+
+func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("usage: carrierwatch campaigns list | show ID [--messages] [--user Q] | messages --user Q | approve ID | cancel ID | preparedness [--dry-run]")
+	}
+	sub := args[0]
+	fs, path := flags("campaigns "+sub, stderr)
+	msgs := fs.Bool("messages", false, "show: list the messages")
+	user := fs.String("user", "", "show, messages: only messages of this user (id, UPN or address, or part of one)")
+	state := fs.String("state", "", "show, messages: only messages in this state (pending, sent, failed, cancelled)")
+	unmask := fs.Bool("unmask", false, "show, messages: print full addresses (help desk use)")
+	dry := fs.Bool("dry-run", false, "preparedness: count and list, change nothing")
+	if err := parseInterspersed(fs, args[1:]); err != nil {
+		return err
+	}
+	return withApp(ctx, *path, stderr, func(a *app) error {
+		switch sub {
+		case "list":
+			cs, err := a.db.Campaigns(ctx)
+			if err != nil {
+				return err
+			}
+			out := tw(stdout)
+			fmt.Fprintln(out, "ID\tINCIDENT\tKIND\tSTATE\tCREATED\tTOTAL\tSENT\tPENDING\tFAILED\tCANCELLED")
+			for _, c := range cs {
+				fmt.Fprintf(out, "%d\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", c.ID, c.IncidentID, c.Kind, c.State, fmtTime(c.CreatedAt), c.Counts.Total, c.Counts.Sent, c.Counts.Pending, c.Counts.Failed, c.Counts.Cancelled)
+			}
+			return out.Flush()
+		case "show":
+			id, err := idArg(fs)
+			if err != nil {
+				return err
+			}
+			c, err := a.db.Campaign(ctx, id)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "campaign %d: %s mails, %s, incident %d\ncreated:  %s\napproved: %s\nprogress: %s\n",
+				c.ID, c.Kind, c.State, c.IncidentID, fmtTime(c.CreatedAt), fmtTime(c.ApprovedAt), countsLine(c.Counts))
+			if c.State == carrierwatch.CampaignAwaitingApproval {
+				fmt.Fprintf(stdout, "\nNothing is sent until an admin runs: carrierwatch campaigns approve %d\n", c.ID)
+			}
+			if !*msgs && *user == "" && *state == "" {
+				return nil
+			}
+			list, err := a.db.Messages(ctx, store.MessageFilter{CampaignID: id, Query: *user, State: carrierwatch.MessageState(*state)})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout)
+			out := tw(stdout)
+			fmt.Fprintln(out, "MSG\tUSER\tSEGMENT\tLANG\tTO\tSTATE\tTRIES\tSENT\tLAST ERROR")
+			for _, m := range list {
+				to := maskAddrs(m.To)
+				if *unmask {
+					to = strings.Join(m.To, ", ")
+				}
+				fmt.Fprintf(out, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.UserID, m.Segment, m.Lang, to, m.State, m.Attempts, fmtTime(m.SentAt), oneLine(m.LastError, 100))
+			}
+			return out.Flush()
+		case "messages":
+			// The help desk's question: "did this user get a mail, and
+			// which?" — across every campaign, newest last.
+			if *user == "" {
+				return usagef("campaigns messages needs --user Q (user id, UPN or address, or part of one)")
+			}
+			if fs.NArg() > 0 {
+				return usagef("campaigns messages takes no arguments")
+			}
+			list, err := a.db.Messages(ctx, store.MessageFilter{Query: *user, State: carrierwatch.MessageState(*state)})
+			if err != nil {
+				return err
+			}
+			if len(list) == 0 {
+				fmt.Fprintf(stdout, "no messages for %q\n", *user)
+				return nil
+			}
+			out := tw(stdout)
+			fmt.Fprintln(out, "MSG\tCAMPAIGN\tINCIDENT\tKIND\tUSER\tSEGMENT\tLANG\tTO\tSTATE\tTRIES\tSENT\tLAST ERROR")
+			for _, m := range list {
+				to := maskAddrs(m.To)
+				if *unmask {
+					to = strings.Join(m.To, ", ")
+				}
+				fmt.Fprintf(out, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.CampaignID, m.IncidentID, m.Kind, m.UserID, m.Segment, m.Lang, to, m.State, m.Attempts, fmtTime(m.SentAt), oneLine(m.LastError, 100))
+			}
+			return out.Flush()
+		case "approve":
+			id, err := idArg(fs)
+			if err != nil {
+				return err
+			}
+			c, err := a.db.ApproveCampaign(ctx, id)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "campaign %d approved: %d messages will be sent\n", c.ID, c.Counts.Pending)
+			return nil
+		case "cancel":
+			id, err := idArg(fs)
+			if err != nil {
+				return err
+			}
+			c, err := a.db.CancelCampaign(ctx, id)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "campaign %d cancelled: %s\n", c.ID, countsLine(c.Counts))
+			return nil
+		case "preparedness":
+			r, err := a.engine.Planner().PlanPreparedness(ctx, *dry)
+			if err != nil {
+				return err
+			}
+			if *dry {
+				fmt.Fprintf(stdout, "DRY RUN: %d phone-only users; %d would be mailed (others were mailed within notify.preparedness_interval or have no address)\n", r.Affected, r.Planned)
+				out := tw(stdout)
+				fmt.Fprintln(out, "USER\tLANG\tTO")
+				for _, m := range r.Messages {
+					fmt.Fprintf(out, "%s\t%s\t%s\n", m.UserID, m.Lang, maskAddrs(m.To))
+				}
+				return out.Flush()
+			}
+			fmt.Fprintf(stdout, "preparedness campaign %d: %d mails planned for %d phone-only users. The daemon sends them; or run 'carrierwatch once'.\n", r.CampaignID, r.New, r.Affected)
+			return nil
+		}
+		return usagef("unknown campaigns command %q", sub)
+	})
+}
+
+// ---- render ----
+
+func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, path := flags("render", stderr)
+	kind := fs.String("kind", "outage", "outage, resolved or preparedness")
+	segment := fs.String("segment", "phone-only", "app, other-phone or phone-only")
+	lang := fs.String("lang", "ja", "ja or en")
+	carrierID := fs.String("carrier", "", "carrier whose name to use (default: the first)")
+	html := fs.Bool("html", false, "print the HTML part instead of the text part")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if !carrierwatch.Kind(*kind).Valid() {
+		return usagef("--kind %q: want outage, resolved or preparedness", *kind)
+	}
+	if !carrierwatch.Segment(*segment).Valid() {
+		return usagef("--segment %q: want app, other-phone or phone-only", *segment)
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	tmpl, err := templates.New(cfg.Notify.TemplatesDir)
+	if err != nil {
+		return err
+	}
+	c := &cfg.Carriers[0]
+	if *carrierID != "" {
+		if c = cfg.Carrier(*carrierID); c == nil {
+			return usagef("no carrier %q in the config", *carrierID)
+		}
+	}
+	now := time.Now()
+	d := templates.Data{
+		Kind: carrierwatch.Kind(*kind), Segment: carrierwatch.Segment(*segment), Lang: *lang,
+		DisplayName: "青木 花子", UPN: "aoki@example.ac.jp", CarrierName: c.Name,
+		AffectedPhones: []string{"+81 90-****-5678"},
+		Links:          templates.Links{SupportForm: cfg.Notify.Links.SupportForm, MFASetup: cfg.Notify.Links.MFASetup, Notice: cfg.Notify.Links.Notice},
+		RetirementDate: pipeline.RetirementDate,
+	}
+	if *lang == "en" {
+		d.DisplayName, d.UPN = "Alex Smith", "smith@example.ac.jp"
+	}
+	if d.Segment == carrierwatch.SegmentOtherPhone {
+		d.OtherPhones = []string{"+81 80-****-2222"}
+	}
+	if d.Kind != carrierwatch.KindPreparedness {
+		d.IncidentID, d.IncidentTitle, d.IncidentURL, d.OpenedAt = 1, c.Name+": 通信障害 (example)", cfg.Notify.Links.Notice, now.Add(-3*time.Hour)
+		if d.Kind == carrierwatch.KindResolved {
+			d.ResolvedAt = now
+		}
+	}
+	subject, text, htmlBody, err := tmpl.Render(d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Subject: %s\n\n", subject)
+	if *html {
+		fmt.Fprintln(stdout, htmlBody)
+	} else {
+		fmt.Fprintln(stdout, text)
+	}
+	return nil
+}

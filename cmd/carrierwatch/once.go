@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/config"
+	"github.com/carrierwatch/carrierwatch/notifier"
+	"github.com/carrierwatch/carrierwatch/pipeline"
+	"github.com/carrierwatch/carrierwatch/store"
+)
+
+func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, path := flags("once", stderr)
+	dry := fs.Bool("dry-run", false, "print who would get what; change no state at all")
+	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for retries of temporary send failures before giving up (they stay queued)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("once takes no arguments")
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
+	if *dry {
+		return dryRun(ctx, cfg, logger, stdout)
+	}
+	a, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.startSending(ctx, nil); err != nil {
+		return err
+	}
+	res, err := a.engine.Once(ctx, *wait)
+	printOnce(stdout, res)
+	return err
+}
+
+func printOnce(w io.Writer, res *pipeline.OnceResult) {
+	if res == nil || res.Poll == nil {
+		return
+	}
+	fmt.Fprintf(w, "polled %d sources (%d not modified, %d failed), %d new notices; incidents opened %d, resolved %d; %d mails planned, %d sent, %d failed, %d waiting for retry\n",
+		res.Poll.Polled+res.Poll.NotModified+res.Poll.Failed, res.Poll.NotModified, res.Poll.Failed, res.Poll.New,
+		len(res.Poll.Opened), len(res.Poll.Resolved), res.Planned, res.Sent.Sent, res.Sent.Failed, res.Waiting)
+}
+
+// recorder is a transport that keeps mails instead of sending them.
+type recorder struct {
+	mu    sync.Mutex
+	mails []*carrierwatch.Mail
+}
+
+func (r *recorder) Send(_ context.Context, m *carrierwatch.Mail) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mails = append(r.mails, m)
+	return nil
+}
+
+func (r *recorder) Close() error { return nil }
+
+// dryRun runs the real cycle on a throw-away copy of the database with a
+// transport that records instead of sending, then prints the recording.
+// The real database, the outbox and the mail server are never touched.
+func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io.Writer) error {
+	tmp, err := os.MkdirTemp("", "carrierwatch-dry-run-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	real := filepath.Join(cfg.StateDir, store.FileName)
+	copyCfg := *cfg
+	copyCfg.StateDir = tmp
+	if _, err := os.Stat(real); err == nil {
+		db, err := store.Open(ctx, real)
+		if err != nil {
+			return err
+		}
+		err = db.CopyTo(ctx, filepath.Join(tmp, store.FileName))
+		db.Close()
+		if err != nil {
+			return err
+		}
+	}
+	a, err := openApp(ctx, &copyCfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rec := &recorder{}
+	a.transport = rec
+	a.dispatcher = notifier.NewDispatcher(a.db, rec, a.renderer.Render, notifier.DispatcherConfig{Workers: 1}, logger, nil)
+	a.engine.Dispatcher = a.dispatcher
+	// Approval is an admin's step: show what approval would release too.
+	copyCfg.Notify.RequireApproval = false
+	a.engine.SetConfig(&copyCfg)
+	res, err := a.engine.Once(ctx, 0)
+	if err != nil && !errors.Is(err, pipeline.ErrUndelivered) {
+		return err
+	}
+	fmt.Fprintln(stdout, "DRY RUN: nothing was stored or sent.")
+	printOnce(stdout, res)
+	sort.SliceStable(rec.mails, func(i, j int) bool { return rec.mails[i].IncidentID < rec.mails[j].IncidentID })
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INCIDENT\tKIND\tSEGMENT\tTO\tSUBJECT")
+	for _, m := range rec.mails {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.IncidentID, m.Kind, m.Segment, maskAddrs(m.To), m.Subject)
+	}
+	return tw.Flush()
+}

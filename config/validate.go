@@ -194,7 +194,9 @@ func (c *Carrier) validate(path string, seen map[string]bool, prefixLines []stri
 		seen[c.ID] = true
 	}
 	if c.Name == "" {
-		add(".name", "must be set (mails say \"if your phone is on <name>\")")
+		// Mails say "if your phone is on <name>": the id is a poor but
+		// honest stand-in.
+		c.Name = c.ID
 	}
 	if c.ConfirmPolls < 0 || c.ConfirmPolls > 100 {
 		add(".confirm_polls", "%d: want 0 to 100", c.ConfirmPolls)

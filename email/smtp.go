@@ -1,6 +1,8 @@
 package email
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -56,16 +58,28 @@ type SMTPConfig struct {
 // next use. It is safe for concurrent use: each Send uses a connection of
 // its own, so the number of open connections follows the number of
 // concurrent Sends.
+//
+// When the server offers PIPELINING (RFC 2920) a Send writes MAIL FROM,
+// every RCPT TO and DATA at once and then reads their replies in order;
+// otherwise it waits for each reply in turn.
 type SMTP struct {
 	dialer  *mail.Client // holds the dial, TLS and AUTH settings
-	from    string
+	from    fromParts
 	timeout time.Duration
 	maxIdle int
 	logger  *slog.Logger
 
 	mu     sync.Mutex
-	idle   []*smtp.Client
+	idle   []*conn
 	closed bool
+}
+
+// conn is an open SMTP connection and what its server offered.
+type conn struct {
+	c          *smtp.Client
+	pipelining bool
+	// mailParams follow the sender in MAIL FROM, as go-mail adds them.
+	mailParams string
 }
 
 // NewSMTP returns an SMTP transport sending From: from (a header value such
@@ -76,7 +90,8 @@ func NewSMTP(cfg SMTPConfig, from string, maxIdle int, logger *slog.Logger) (*SM
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := checkAddress("from", from); err != nil {
+	snd, err := parseFrom(from)
+	if err != nil {
 		return nil, fmt.Errorf("new smtp transport: %w", err)
 	}
 	if cfg.Host == "" {
@@ -128,7 +143,7 @@ func NewSMTP(cfg SMTPConfig, from string, maxIdle int, logger *slog.Logger) (*SM
 		// go-mail's option errors name no secret.
 		return nil, fmt.Errorf("new smtp transport: %w", err)
 	}
-	return &SMTP{dialer: dialer, from: from, timeout: cfg.Timeout, maxIdle: maxIdle, logger: logger}, nil
+	return &SMTP{dialer: dialer, from: snd, timeout: cfg.Timeout, maxIdle: maxIdle, logger: logger}, nil
 }
 
 // Send delivers m to all of m.To in one message. It returns nil when the
@@ -143,23 +158,16 @@ func NewSMTP(cfg SMTPConfig, from string, maxIdle int, logger *slog.Logger) (*SM
 // ctx bounds the dial; its deadline, when sooner than the configured
 // timeout, also bounds the transaction.
 func (s *SMTP) Send(ctx context.Context, m *carrierwatch.Mail) error {
-	msg, err := Build(s.from, m)
-	if err != nil {
+	w := getWire()
+	defer putWire(w)
+	if err := compose(w, &s.from, m); err != nil {
 		return &carrierwatch.SendError{Permanent: true, Err: err}
-	}
-	from, err := msg.GetSender(false)
-	if err != nil {
-		return &carrierwatch.SendError{Permanent: true, Err: fmt.Errorf("send mail %s: %w", m.MessageID, err)}
-	}
-	rcpts, err := msg.GetRecipients()
-	if err != nil {
-		return &carrierwatch.SendError{Permanent: true, Err: fmt.Errorf("send mail %s: %w", m.MessageID, err)}
 	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: %w", m.MessageID, err)}
 		}
-		c, reused, err := s.get(ctx)
+		cn, reused, err := s.get(ctx)
 		if err != nil {
 			// Nothing about the message is wrong when the server cannot
 			// be reached or refuses our TLS or credentials: retry later.
@@ -167,11 +175,11 @@ func (s *SMTP) Send(ctx context.Context, m *carrierwatch.Mail) error {
 			se.Permanent = false
 			return se
 		}
-		res := s.transact(ctx, c, msg, from, rcpts)
+		res := s.transact(ctx, cn, m.MessageID, w)
 		if res.usable {
-			s.put(c)
+			s.put(cn)
 		} else {
-			_ = c.Close()
+			_ = cn.c.Close()
 		}
 		if res.stale && reused && attempt == 0 {
 			// An idle connection the server had closed: try once on a
@@ -199,80 +207,185 @@ type result struct {
 	refusedReply string
 }
 
-func (s *SMTP) transact(ctx context.Context, c *smtp.Client, msg *mail.Msg, from string, rcpts []string) result {
-	id := strings.Trim(msg.GetMessageID(), "<>")
+// transact runs one mail transaction on cn. With pipelining, MAIL FROM,
+// every RCPT TO and DATA go out in one write and their replies are read in
+// order; without it, each command waits for its reply and DATA is sent
+// only when it is wanted. Either way the outcome is the same: recipients
+// refused with 5xx are dropped when another was accepted, a 4xx for any
+// recipient leaves the whole message unsent.
+func (s *SMTP) transact(ctx context.Context, cn *conn, id string, w *wire) result {
 	timeout := s.timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
+	c := cn.c
 	if err := c.UpdateDeadline(timeout); err != nil {
 		return result{err: &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: %w", id, err)}}
 	}
+	// The connection is this Send's alone: its text stream is used
+	// directly, which is what go-mail exports it for.
+	text := c.Text
+	bw := text.W
+	rcpts := w.rcpts
 
-	if err := c.Mail(from); err != nil {
-		res := s.fail(c, id, "MAIL FROM", err)
-		var tp *textproto.Error
-		res.stale = !errors.As(err, &tp) || tp.Code == 421
+	_, _ = bw.WriteString("MAIL FROM:")
+	_, _ = bw.WriteString(s.from.envelope)
+	_, _ = bw.WriteString(cn.mailParams)
+	_, _ = bw.WriteString("\r\n")
+	if cn.pipelining {
+		for _, rcpt := range rcpts {
+			writeCmd(bw, "RCPT TO:", rcpt)
+		}
+		_, _ = bw.WriteString("DATA\r\n")
+	}
+	if err := bw.Flush(); err != nil {
+		return result{err: classify(id, "MAIL FROM", err), stale: true}
+	}
+	// pending counts the pipelined replies not read yet.
+	pending := 0
+	if cn.pipelining {
+		pending = len(rcpts) + 1
+	}
+
+	if _, _, err := text.ReadResponse(250); err != nil {
+		res := result{err: classify(id, "MAIL FROM", err)}
+		res.stale = !isReply(err)
+		if !res.stale {
+			res.usable = skipReplies(text, pending) && c.Reset() == nil
+		}
 		return res
 	}
 
-	var accepted, refused, refusedReplies []string
+	accepted := 0
+	var refused, refusedReplies []string
 	tempRefusal := false
 	for _, rcpt := range rcpts {
-		err := c.Rcpt(rcpt)
+		if cn.pipelining {
+			pending--
+		} else {
+			writeCmd(bw, "RCPT TO:", rcpt)
+			if err := bw.Flush(); err != nil {
+				return result{err: classify(id, "RCPT TO", err)}
+			}
+		}
+		_, _, err := text.ReadResponse(25)
 		if err == nil {
-			accepted = append(accepted, rcpt)
+			accepted++
 			continue
 		}
-		var tp *textproto.Error
-		if !errors.As(err, &tp) || tp.Code == 421 {
-			return s.fail(c, id, "RCPT TO", err) // connection lost
+		if !isReply(err) {
+			return result{err: classify(id, "RCPT TO", err)} // connection lost
 		}
 		refused = append(refused, rcpt)
 		refusedReplies = append(refusedReplies, reply(err))
-		if tp.Code < 500 {
+		if replyCode(err) < 500 {
 			tempRefusal = true
 		}
 	}
 	refusedReply := strings.Join(refusedReplies, "; ")
-	if len(accepted) == 0 || tempRefusal {
-		usable := c.Reset() == nil
+	if accepted == 0 || tempRefusal {
+		// A pipelined DATA is answered with an error here; a server that
+		// invites the content anyway can only be told no by hanging up.
+		usable := skipReplies(text, pending) && c.Reset() == nil
 		err := fmt.Errorf("send mail %s: %d of %d recipients refused", id, len(refused), len(rcpts))
 		return result{usable: usable, err: &carrierwatch.SendError{
 			// Permanent only when nobody can get it, ever.
-			Permanent: len(accepted) == 0 && !tempRefusal,
+			Permanent: accepted == 0 && !tempRefusal,
 			Reply:     refusedReply,
 			Err:       err,
 		}}
 	}
 
-	w, err := c.Data()
-	if err != nil {
-		return s.fail(c, id, "DATA", err)
+	if !cn.pipelining {
+		_, _ = bw.WriteString("DATA\r\n")
+		if err := bw.Flush(); err != nil {
+			return result{err: classify(id, "DATA", err)}
+		}
 	}
-	if _, err := msg.WriteTo(w); err != nil {
-		// The dot was never sent: the connection is in an unknown state.
-		_ = w.Close()
+	if _, _, err := text.ReadResponse(354); err != nil {
+		res := result{err: classify(id, "DATA", err)}
+		if isReply(err) {
+			res.usable = c.Reset() == nil
+		}
+		return res
+	}
+	if err := writeData(bw, w.data); err != nil {
+		// The dot may not have gone out: the connection is in an unknown
+		// state.
 		return result{err: &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: write content: %w", id, err)}}
 	}
-	if err := w.Close(); err != nil {
-		var tp *textproto.Error
-		res := result{usable: errors.As(err, &tp) && tp.Code != 421, err: classify(id, "end of DATA", err)}
-		return res
+	if _, _, err := text.ReadResponse(250); err != nil {
+		return result{usable: isReply(err), err: classify(id, "end of DATA", err)}
 	}
 	return result{usable: true, refused: refused, refusedReply: refusedReply}
 }
 
-// fail classifies err from a command and says whether the connection is
-// still usable: after a reply it is, once RSET succeeds; after an I/O error
-// or a 421 it is not.
-func (s *SMTP) fail(c *smtp.Client, id, stage string, err error) result {
-	res := result{err: classify(id, stage, err)}
-	var tp *textproto.Error
-	if errors.As(err, &tp) && tp.Code != 421 {
-		res.usable = c.Reset() == nil
+func writeCmd(bw *bufio.Writer, verb, arg string) {
+	_, _ = bw.WriteString(verb)
+	_, _ = bw.WriteString(arg)
+	_, _ = bw.WriteString("\r\n")
+}
+
+// dataEnd ends the content of DATA.
+const dataEnd = ".\r\n"
+
+// writeData writes the message content data (CRLF line ends, ending in
+// CRLF) and the final dot, and flushes. It doubles the dot of every line
+// that starts with one (RFC 5321 section 4.5.2): whole runs of lines go to
+// the buffered writer at once, not byte by byte, and a message without such
+// lines goes out in one write.
+func writeData(bw *bufio.Writer, data []byte) error {
+	// Base64 bodies have no dot at all: looking for dots, not line
+	// starts, skips over them at memory speed.
+	for pos := 0; ; {
+		j := bytes.IndexByte(data[pos:], '.')
+		if j < 0 {
+			break
+		}
+		i := pos + j
+		if i > 0 && data[i-1] != '\n' {
+			pos = i + 1
+			continue
+		}
+		_, _ = bw.Write(data[:i])
+		_ = bw.WriteByte('.')
+		data, pos = data[i:], 1 // data[0] is the dot just doubled
 	}
-	return res
+	// The end goes into data's spare room (compose leaves it) so that
+	// the rest and the dot are one write: bufio hands a write larger
+	// than its buffer straight to the connection.
+	_, _ = bw.Write(append(data, dataEnd...))
+	return bw.Flush()
+}
+
+// isReply reports whether err is an SMTP reply (not an I/O error) other
+// than 421, after which the server closes the connection.
+func isReply(err error) bool {
+	var tp *textproto.Error
+	return errors.As(err, &tp) && tp.Code != 421
+}
+
+// replyCode is the reply code in err, or 0.
+func replyCode(err error) int {
+	var tp *textproto.Error
+	if errors.As(err, &tp) {
+		return tp.Code
+	}
+	return 0
+}
+
+// skipReplies reads n pipelined replies whose content no longer matters,
+// the last of them DATA's. It reports whether the connection is still in
+// step: every reply read, none a 421, DATA's not a 354 that waits for
+// content.
+func skipReplies(text *textproto.Conn, n int) bool {
+	for i := range n {
+		code, _, err := text.ReadResponse(0)
+		if err != nil || code == 421 || (i == n-1 && code == 354) {
+			return false
+		}
+	}
+	return true
 }
 
 // classify turns a command's error into a SendError: a 5xx reply is
@@ -302,37 +415,47 @@ func reply(err error) string {
 }
 
 // get returns an idle connection, or dials a new one.
-func (s *SMTP) get(ctx context.Context) (c *smtp.Client, reused bool, err error) {
+func (s *SMTP) get(ctx context.Context) (cn *conn, reused bool, err error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil, false, errors.New("smtp transport closed")
 	}
 	if n := len(s.idle); n > 0 {
-		c = s.idle[n-1]
+		cn = s.idle[n-1]
+		s.idle[n-1] = nil
 		s.idle = s.idle[:n-1]
 		s.mu.Unlock()
-		return c, true, nil
+		return cn, true, nil
 	}
 	s.mu.Unlock()
-	c, err = s.dialer.DialToSMTPClientWithContext(ctx)
+	c, err := s.dialer.DialToSMTPClientWithContext(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	s.logger.Debug("smtp connection opened", "server", s.dialer.ServerAddr())
-	return c, false, nil
+	cn = &conn{c: c}
+	cn.pipelining, _ = c.Extension("PIPELINING")
+	// What go-mail's Mail adds; the message itself is 7-bit.
+	if ok, _ := c.Extension("8BITMIME"); ok {
+		cn.mailParams += " BODY=8BITMIME"
+	}
+	if ok, _ := c.Extension("SMTPUTF8"); ok {
+		cn.mailParams += " SMTPUTF8"
+	}
+	s.logger.Debug("smtp connection opened", "server", s.dialer.ServerAddr(), "pipelining", cn.pipelining)
+	return cn, false, nil
 }
 
-// put keeps c for reuse, or says goodbye when the pool is full or closed.
-func (s *SMTP) put(c *smtp.Client) {
+// put keeps cn for reuse, or says goodbye when the pool is full or closed.
+func (s *SMTP) put(cn *conn) {
 	s.mu.Lock()
 	if !s.closed && len(s.idle) < s.maxIdle {
-		s.idle = append(s.idle, c)
+		s.idle = append(s.idle, cn)
 		s.mu.Unlock()
 		return
 	}
 	s.mu.Unlock()
-	quit(c)
+	quit(cn.c)
 }
 
 func quit(c *smtp.Client) {
@@ -349,8 +472,8 @@ func (s *SMTP) Close() error {
 	idle := s.idle
 	s.idle, s.closed = nil, true
 	s.mu.Unlock()
-	for _, c := range idle {
-		quit(c)
+	for _, cn := range idle {
+		quit(cn.c)
 	}
 	return nil
 }

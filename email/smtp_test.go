@@ -1,8 +1,17 @@
 package email
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/textproto"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -381,10 +390,27 @@ func TestNewSMTPRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// BenchmarkSMTPSend sends one mail over and over from two goroutines to an
+// in-process server, or to the sink at $CARRIERWATCH_BENCH_SMTP (host:port,
+// plain SMTP), e.g. postfix's smtp-sink.
 func BenchmarkSMTPSend(b *testing.B) {
-	srv := smtptest.Start(b, smtptest.Options{Discard: true})
-	s := newSMTP(b, srv, SMTPConfig{}, 2)
+	var s *SMTP
+	var conns func() int
+	if addr := os.Getenv("CARRIERWATCH_BENCH_SMTP"); addr != "" {
+		host, port := hostPort(b, addr)
+		var err error
+		s, err = NewSMTP(SMTPConfig{Host: host, Port: port, TLS: TLSNone, Timeout: 10 * time.Second}, testFrom, 2, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close() })
+	} else {
+		srv := smtptest.Start(b, smtptest.Options{Discard: true})
+		s = newSMTP(b, srv, SMTPConfig{}, 2)
+		conns = srv.Connections
+	}
 	m := testMail(1)
+	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -394,5 +420,355 @@ func BenchmarkSMTPSend(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(srv.Connections()), "conns")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	if conns != nil {
+		b.ReportMetric(float64(conns()), "conns")
+	}
+}
+
+// scriptServer is a small in-process SMTP server for what the go-smtp
+// server of smtptest cannot show: it leaves PIPELINING out of its EHLO
+// reply when told to, and it notes every command that arrived before the
+// reply to the one before it.
+type scriptServer struct {
+	addr       string
+	pipelining bool
+
+	mu        sync.Mutex
+	rcptReply map[string]string // lower-case address: reply line
+	dataReply string            // reply to the final dot; "" for 250
+	msgs      []scriptMessage
+	commands  []string // verbs in arrival order
+	early     []string // verbs sent without waiting for the previous reply
+	conns     int
+}
+
+type scriptMessage struct {
+	from string
+	to   []string
+	data []byte
+}
+
+func startScriptServer(t testing.TB, pipelining bool) *scriptServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scriptServer{addr: ln.Addr().String(), pipelining: pipelining, rcptReply: map[string]string{}}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		_ = ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+			wg.Go(func() { s.serve(c) })
+		}
+	})
+	return s
+}
+
+func (s *scriptServer) serve(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	say := func(lines ...string) bool {
+		_, err := io.WriteString(c, strings.Join(lines, "\r\n")+"\r\n")
+		return err == nil
+	}
+	if !say("220 script ESMTP") {
+		return
+	}
+	var from string
+	var to []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimRight(line, "\r\n")
+		verb, arg, _ := strings.Cut(line, " ")
+		verb = strings.ToUpper(verb)
+		s.mu.Lock()
+		s.commands = append(s.commands, verb)
+		if br.Buffered() > 0 {
+			s.early = append(s.early, verb)
+		}
+		s.mu.Unlock()
+		switch verb {
+		case "EHLO":
+			if s.pipelining {
+				say("250-script", "250-PIPELINING", "250 8BITMIME")
+			} else {
+				say("250-script", "250 8BITMIME")
+			}
+		case "MAIL":
+			from, to = arg, nil
+			say("250 2.1.0 ok")
+		case "RCPT":
+			addr := strings.Trim(strings.TrimPrefix(strings.ToUpper(arg[:3])+arg[3:], "TO:"), "<>")
+			s.mu.Lock()
+			r := s.rcptReply[strings.ToLower(addr)]
+			s.mu.Unlock()
+			if r == "" {
+				to = append(to, addr)
+				r = "250 2.1.5 ok"
+			}
+			say(r)
+		case "DATA":
+			if from == "" || len(to) == 0 {
+				say("554 5.5.1 no valid recipients")
+				continue
+			}
+			say("354 go ahead")
+			var data []byte
+			for {
+				l, err := br.ReadString('\n')
+				if err != nil {
+					return // hung up: no message
+				}
+				if l == ".\r\n" {
+					break
+				}
+				data = append(data, strings.TrimPrefix(l, ".")...)
+			}
+			s.mu.Lock()
+			r := s.dataReply
+			if r == "" {
+				s.msgs = append(s.msgs, scriptMessage{from: from, to: to, data: data})
+				r = "250 2.0.0 queued"
+			}
+			s.mu.Unlock()
+			from, to = "", nil
+			say(r)
+		case "RSET":
+			from, to = "", nil
+			say("250 2.0.0 ok")
+		case "NOOP":
+			say("250 2.0.0 ok")
+		case "QUIT":
+			say("221 2.0.0 bye")
+			return
+		default:
+			say("502 5.5.2 unknown command")
+		}
+	}
+}
+
+func (s *scriptServer) state() (msgs []scriptMessage, commands, early []string, conns int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]scriptMessage(nil), s.msgs...), append([]string(nil), s.commands...),
+		append([]string(nil), s.early...), s.conns
+}
+
+// TestSMTPExchanges runs the same replies through a server with and
+// without PIPELINING: the outcome must not depend on it.
+func TestSMTPExchanges(t *testing.T) {
+	const alt, main = "taro.alt@example.net", "taro.yamada@example.ac.jp"
+	tests := []struct {
+		name      string
+		rcpt      map[string]string
+		dataReply string
+		wantErr   bool
+		permanent bool
+		wantReply string
+		wantTo    string // accepted envelope recipients of the delivered message
+		// hangUp: a pipelined DATA was invited with 354 although the
+		// message must not go: the client can only hang up.
+		hangUp bool
+	}{
+		{name: "delivered", wantTo: alt + "," + main},
+		{name: "first recipient refused", rcpt: map[string]string{alt: "550 5.1.1 <" + alt + ">: no such user"}, wantTo: main},
+		{name: "last recipient refused", rcpt: map[string]string{main: "553 5.1.3 bad address"}, wantTo: alt},
+		{name: "one recipient 451", rcpt: map[string]string{main: "451 4.7.1 greylisted"},
+			wantErr: true, wantReply: "451 4.7.1 greylisted", hangUp: true},
+		{name: "one 550 and one 451", rcpt: map[string]string{alt: "550 5.1.1 no such user", main: "451 4.3.0 try later"},
+			wantErr: true, wantReply: "451 4.3.0"},
+		{name: "every recipient 550", rcpt: map[string]string{alt: "550 5.1.1 <" + alt + ">: no such user", main: "550 5.1.1 no such user"},
+			wantErr: true, permanent: true, wantReply: "550 5.1.1 <t***@example.net>: no such user"},
+		{name: "end of data 554", dataReply: "554 5.7.1 content rejected", wantErr: true, permanent: true, wantReply: "554 5.7.1 content rejected"},
+		{name: "end of data 451", dataReply: "451 4.3.0 local error", wantErr: true, wantReply: "451 4.3.0 local error"},
+	}
+	for _, pipelining := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s pipelining=%v", tt.name, pipelining), func(t *testing.T) {
+				srv := startScriptServer(t, pipelining)
+				host, port := hostPort(t, srv.addr)
+				logger, logs := testLogger()
+				s, err := NewSMTP(SMTPConfig{Host: host, Port: port, TLS: TLSNone, Timeout: 5 * time.Second}, testFrom, 1, logger)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				srv.mu.Lock()
+				maps.Copy(srv.rcptReply, tt.rcpt)
+				srv.dataReply = tt.dataReply
+				srv.mu.Unlock()
+
+				m := testMail(1)
+				err = s.Send(t.Context(), m)
+				if got, want := err != nil, tt.wantErr; got != want {
+					t.Fatalf("error = %v, want an error: %v", err, want)
+				}
+				msgs, commands, early, _ := srv.state()
+				if tt.wantErr {
+					var se *carrierwatch.SendError
+					if !errors.As(err, &se) {
+						t.Fatalf("error = %v, want a *SendError", err)
+					}
+					if got, want := se.Permanent, tt.permanent; got != want {
+						t.Errorf("permanent = %v, want %v (%v)", got, want, err)
+					}
+					if !strings.Contains(se.Reply, tt.wantReply) {
+						t.Errorf("reply = %q, want it to contain %q", se.Reply, tt.wantReply)
+					}
+					if strings.Contains(err.Error()+se.Reply, "taro.") {
+						t.Errorf("error shows an address unmasked: %v", err)
+					}
+					if len(msgs) != 0 {
+						t.Errorf("server received %d messages", len(msgs))
+					}
+				} else {
+					if got, want := len(msgs), 1; got != want {
+						t.Fatalf("server received %d messages, want %d", got, want)
+					}
+					if got, want := msgs[0].from, "<mfa-noreply@example.ac.jp> BODY=8BITMIME"; !strings.HasPrefix(got, "FROM:") || got[len("FROM:"):] != want {
+						t.Errorf("MAIL argument = %q, want FROM:%s", got, want)
+					}
+					if got, want := strings.Join(msgs[0].to, ","), tt.wantTo; got != want {
+						t.Errorf("envelope to = %q, want %q", got, want)
+					}
+					checkMessage(t, msgs[0].data, m)
+				}
+				if out := logs.String(); strings.Contains(out, "taro.") {
+					t.Errorf("log shows an address unmasked:\n%s", out)
+				}
+				if pipelining {
+					if len(early) == 0 {
+						t.Errorf("commands %v came one by one, want RCPT and DATA pipelined", commands)
+					}
+				} else {
+					if len(early) != 0 {
+						t.Errorf("commands %v were sent before the reply to the one before, to a server without PIPELINING", early)
+					}
+					if tt.wantErr && tt.dataReply == "" && slices.Contains(commands, "DATA") {
+						t.Errorf("commands %v: DATA sent for a message that cannot go", commands)
+					}
+				}
+
+				// The next message goes through, on the same connection
+				// unless the client had to hang up.
+				srv.mu.Lock()
+				clear(srv.rcptReply)
+				srv.dataReply = ""
+				srv.mu.Unlock()
+				if err := s.Send(t.Context(), testMail(2)); err != nil {
+					t.Fatalf("send after: %v", err)
+				}
+				msgs, _, _, conns := srv.state()
+				if got, want := len(msgs), 2; tt.wantErr {
+					want = 1
+					if got != want {
+						t.Errorf("server has %d messages, want %d", got, want)
+					}
+				} else if got != want {
+					t.Errorf("server has %d messages, want %d", got, want)
+				}
+				wantConns := 1
+				if pipelining && tt.hangUp {
+					wantConns = 2
+				}
+				if got := conns; got != wantConns {
+					t.Errorf("connections = %d, want %d", got, wantConns)
+				}
+			})
+		}
+	}
+}
+
+// TestSMTPPipelinesWithGoSMTP checks that the server of the other tests
+// offers PIPELINING and gets it, and the go-smtp side of a recipient with
+// 4xx among accepted ones: its DATA is invited, so the client hangs up
+// before any content.
+func TestSMTPPipelinesWithGoSMTP(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	s := newSMTP(t, srv, SMTPConfig{}, 1)
+	m := testMail(1)
+	m.To = []string{"a@example.org", "taro.alt@example.net", "b@example.org"}
+	srv.RejectRcpt("taro.alt@example.net", 550, "no such user")
+	if err := s.Send(t.Context(), m); err != nil {
+		t.Fatalf("send with the middle recipient refused: %v", err)
+	}
+	s.mu.Lock()
+	pipelining := len(s.idle) == 1 && s.idle[0].pipelining
+	s.mu.Unlock()
+	if !pipelining {
+		t.Fatal("the connection to smtptest's server does not pipeline")
+	}
+	msgs := srv.Messages()
+	if got, want := len(msgs), 1; got != want {
+		t.Fatalf("server has %d messages, want %d", got, want)
+	}
+	if got, want := strings.Join(msgs[0].To, ","), "a@example.org,b@example.org"; got != want {
+		t.Errorf("envelope to = %q, want %q", got, want)
+	}
+	checkMessage(t, msgs[0].Data, m)
+
+	srv.RejectRcpt("taro.alt@example.net", 451, "greylisted")
+	err := s.Send(t.Context(), m)
+	if err == nil || carrierwatch.IsPermanent(err) {
+		t.Fatalf("send with one recipient 451: %v, want a temporary error", err)
+	}
+	if got, want := srv.Count(), 1; got != want {
+		t.Errorf("server accepted %d messages, want %d", got, want)
+	}
+	srv.RejectRcpt("taro.alt@example.net", 0, "")
+	if err := s.Send(t.Context(), m); err != nil {
+		t.Fatalf("send after: %v", err)
+	}
+	if got, want := srv.Count(), 2; got != want {
+		t.Errorf("server accepted %d messages, want %d", got, want)
+	}
+}
+
+func TestWriteData(t *testing.T) {
+	tests := []struct{ name, in string }{
+		{"no dots", "a\r\nb\r\n"},
+		{"leading dot", ".a\r\nb\r\n"},
+		{"dot lines", "a\r\n.\r\n..b\r\n.\r\n"},
+		{"dot inside a line", "a.b\r\nc .\r\n"},
+		{"long", strings.Repeat("x", 5000) + "\r\n." + strings.Repeat("y", 5000) + "\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want bytes.Buffer
+			dw := textproto.NewWriter(bufio.NewWriter(&want)).DotWriter()
+			if _, err := io.WriteString(dw, tt.in); err != nil {
+				t.Fatal(err)
+			}
+			if err := dw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			data := append(make([]byte, 0, len(tt.in)+3), tt.in...)
+			if err := writeData(bufio.NewWriter(&got), data); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := got.String(), want.String(); got != want {
+				t.Errorf("writeData = %q, want %q", got, want)
+			}
+			if got, want := string(data), tt.in; got != want {
+				t.Errorf("writeData changed its input to %q", got)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -127,50 +128,53 @@ func scanMessage(r scanner) (*carrierwatch.Message, error) {
 }
 
 // ClaimMessages marks up to limit sendable messages (pending, due, in an
-// active campaign) as sending and returns them, oldest first.
+// active campaign) as sending and returns them, oldest first. It is one
+// statement, so it is atomic without a transaction.
 func (s *DB) ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Message, error) {
-	var out []*carrierwatch.Message
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE messages SET state = 'sending', attempts = attempts + 1
-			WHERE id IN (SELECT m.id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-				WHERE m.state = 'pending' AND m.next_at <= ? AND c.state = 'active' ORDER BY m.next_at, m.id LIMIT ?)
-			RETURNING `+messageCols, ms(s.now()), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return rows.Err()
-	})
+	st, err := s.stmt(ctx, `UPDATE messages SET state = 'sending', attempts = attempts + 1
+		WHERE id IN (SELECT m.id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+			WHERE m.state = 'pending' AND m.next_at <= ? AND c.state = 'active' ORDER BY m.next_at, m.id LIMIT ?)
+		RETURNING `+messageCols)
 	if err != nil {
 		return nil, fmt.Errorf("claim messages: %w", err)
 	}
+	rows, err := st.QueryContext(ctx, ms(s.now()), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim messages: %w", err)
+	}
+	defer rows.Close()
+	var out []*carrierwatch.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("claim messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim messages: %w", err)
+	}
+	// RETURNING yields rows in no particular order.
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].NextAt.Equal(out[j].NextAt) {
+			return out[i].NextAt.Before(out[j].NextAt)
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, nil
 }
 
-// MarkSent records delivered messages, all in one transaction.
+// MarkSent records delivered messages in one statement (one commit).
 func (s *DB) MarkSent(ctx context.Context, ids ...int64) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `UPDATE messages SET state = 'sent', sent_at = ?, last_error = '' WHERE id = ?`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		now := ms(s.now())
-		for _, id := range ids {
-			if _, err := st.ExecContext(ctx, now, id); err != nil {
-				return err
-			}
-		}
+	if len(ids) == 0 {
 		return nil
-	})
+	}
+	st, err := s.stmt(ctx, `UPDATE messages SET state = 'sent', sent_at = ?, last_error = '' WHERE id IN (SELECT value FROM json_each(?))`)
 	if err != nil {
+		return fmt.Errorf("mark %d messages sent: %w", len(ids), err)
+	}
+	list, _ := json.Marshal(ids)
+	if _, err := st.ExecContext(ctx, ms(s.now()), string(list)); err != nil {
 		return fmt.Errorf("mark %d messages sent: %w", len(ids), err)
 	}
 	return nil

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -40,6 +41,9 @@ const FileName = "carrierwatch.db"
 type DB struct {
 	db  *sql.DB
 	now func() time.Time
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // hot-path statements, prepared once
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -69,7 +73,35 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func (s *DB) SetClock(now func() time.Time) { s.now = now }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.mu.Unlock()
+	return s.db.Close()
+}
+
+// stmt returns query prepared once: the send path runs the same few
+// statements tens of thousands of times, and parsing them is most of
+// their cost.
+func (s *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
+}
 
 // Ping checks that the database answers.
 func (s *DB) Ping(ctx context.Context) error {

@@ -51,7 +51,7 @@ type Engine struct {
 	syncMu   sync.Mutex
 	planMu   sync.Mutex
 	planned  map[int64]bool // open incidents planned since the last change
-	lastPoll atomic.Int64   // unix ms of the last poll cycle that completed
+	lastPoll atomic.Int64   // unix ms of the last poll cycle that reached a source
 }
 
 // SetConfig installs cfg for the next cycle and marks every open incident
@@ -70,7 +70,9 @@ func (e *Engine) invalidate() {
 	e.planMu.Unlock()
 }
 
-// LastPoll returns when the last poll cycle finished (zero if never).
+// LastPoll returns when a poll cycle last reached at least one source
+// (zero if never): a cycle in which every source failed or was backing off
+// does not count, so readiness shows that carrierwatch is blind.
 func (e *Engine) LastPoll() time.Time {
 	v := e.lastPoll.Load()
 	if v == 0 {
@@ -220,7 +222,9 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 			res.Opened = append(res.Opened, out.Incident)
 		}
 	}
-	e.lastPoll.Store(time.Now().UnixMilli())
+	if res.Polled+res.NotModified > 0 {
+		e.lastPoll.Store(time.Now().UnixMilli())
+	}
 	e.Logger.Info("poll cycle done", "sources_polled", res.Polled, "not_modified", res.NotModified, "failed", res.Failed,
 		"not_due", res.Skipped, "new_notices", res.New, "opened", len(res.Opened), "resolved", len(res.Resolved))
 	return res, nil

@@ -305,7 +305,13 @@ func TestInterval(t *testing.T) {
 // testDaemon opens the app for a config in-process, without running it.
 func testDaemon(t *testing.T) *daemon {
 	t.Helper()
-	path := writeConfig(t, "http://127.0.0.1:1", "127.0.0.1:1", "")
+	return testDaemonFeed(t, "http://127.0.0.1:1")
+}
+
+// testDaemonFeed is testDaemon with its one feed at feedURL+"/feed".
+func testDaemonFeed(t *testing.T, feedURL string) *daemon {
+	t.Helper()
+	path := writeConfig(t, feedURL, "127.0.0.1:1", "")
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +327,8 @@ func testDaemon(t *testing.T) *daemon {
 
 func TestReadiness(t *testing.T) {
 	ctx := context.Background()
-	d := testDaemon(t)
+	feeds := newFeedServer(t, "docomo-network-recovered.rdf")
+	d := testDaemonFeed(t, feeds.URL)
 	now := time.Now()
 	check := func(rep readiness, name string) check {
 		for _, c := range rep.Checks {
@@ -340,7 +347,7 @@ func TestReadiness(t *testing.T) {
 	if c := check(rep, "database"); !c.OK {
 		t.Errorf("database check failed: %+v", c)
 	}
-	if c := check(rep, "poll"); c.OK || c.Detail != "no poll cycle has finished yet" {
+	if c := check(rep, "poll"); c.OK || c.Detail != "no poll has reached a source yet" {
 		t.Errorf("poll check before any poll: %+v", c)
 	}
 	if c := check(rep, "directory_sync"); c.OK || c.Limit != "12h15m0s" {
@@ -357,7 +364,20 @@ func TestReadiness(t *testing.T) {
 		{"synced 12h ago, within 2×6h+15m", 12 * time.Hour, true},
 		{"synced 13h ago", 13 * time.Hour, false},
 	}
-	if _, err := d.engine.Poll(ctx); err != nil { // the feed is unreachable; the cycle still finishes
+	// A cycle in which every source fails does not count as a poll.
+	feeds.file.Store("missing.rdf")
+	if _, err := d.engine.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := check(d.readiness(ctx, now), "poll"); c.OK {
+		t.Errorf("poll check after a cycle where every source failed: %+v", c)
+	}
+	feeds.file.Store("docomo-network-recovered.rdf")
+	// Forget the backoff the failure set, as if its retry time had come.
+	if err := d.db.SaveSourceState(ctx, "kddi/0", "kddi", feeds.URL+"/feed", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.engine.Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {

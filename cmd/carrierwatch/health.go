@@ -102,7 +102,7 @@ func (d *daemon) readiness(ctx context.Context, now time.Time) readiness {
 	if err != nil {
 		add(check{Name: "poll", Detail: err.Error()})
 	} else {
-		add(ageCheck("poll", d.engine.LastPoll(), now, pollLimit, "no poll cycle has finished yet"))
+		add(ageCheck("poll", d.engine.LastPoll(), now, pollLimit, "no poll has reached a source yet"))
 	}
 
 	syncLimit, err := limitFor(cfg.Schedule.DirectorySync, syncLimitFactor, syncGrace, now)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -256,7 +255,7 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	openOnly := fs.Bool("open", false, "list: only open incidents")
 	carrierID := fs.String("carrier", "", "open: the carrier that is down")
 	note := fs.String("note", "", "open/resolve: a note for the record")
-	if err := parseInterspersed(fs, args[1:]); err != nil {
+	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	return withApp(ctx, *path, stderr, func(a *app) error {
@@ -351,27 +350,6 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	})
 }
 
-// parseInterspersed is parse for commands that take an ID: flags may come
-// before or after it ("campaigns show 12 --messages --user aoki").
-func parseInterspersed(fs *flag.FlagSet, args []string) error {
-	var positional []string
-	for {
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		rest := fs.Args()
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			positional = append(positional, rest...) // after "--": no more flags
-			break
-		}
-		positional, args = append(positional, rest[0]), rest[1:]
-	}
-	return parse(fs, append([]string{"--"}, positional...))
-}
-
 func idArg(fs interface {
 	NArg() int
 	Arg(int) string
@@ -404,7 +382,7 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	state := fs.String("state", "", "show, messages: only messages in this state (pending, sent, failed, cancelled)")
 	unmask := fs.Bool("unmask", false, "show, messages: print full addresses (help desk use)")
 	dry := fs.Bool("dry-run", false, "preparedness: count and list, change nothing")
-	if err := parseInterspersed(fs, args[1:]); err != nil {
+	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	return withApp(ctx, *path, stderr, func(a *app) error {

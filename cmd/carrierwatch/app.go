@@ -50,8 +50,29 @@ func flags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	return fs, path
 }
 
-// parse parses args, turning flag errors into usage errors.
+// parse parses args, turning flag errors into usage errors. Flags may
+// come before or after positional arguments ("rules test FILE --carrier
+// kddi", "campaigns show 12 --messages"); "--" ends the flags.
 func parse(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := parseOnce(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest := fs.Args()
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...) // after "--": no more flags
+			break
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
+	}
+	return parseOnce(fs, append([]string{"--"}, positional...))
+}
+
+func parseOnce(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errSilent

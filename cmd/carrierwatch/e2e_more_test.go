@@ -306,3 +306,21 @@ func TestDemo(t *testing.T) {
 		t.Fatal("demo reused a folder that holds a demo")
 	}
 }
+
+func TestRulesTest(t *testing.T) {
+	cfg := writeConfig(t, "http://127.0.0.1:1", "127.0.0.1:1", "")
+	out, err := runCmd(t, "rules", "test", "testdata/docomo-network.rdf", "testdata/kddi-notice-2-partial.html", "--selector", "main", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"【お詫び】音声通話", "outage", "【一部回復】", "not-resolved", "設備工事のお知らせ", "ignored", "ほぼ回復",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rules test output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := runCmd(t, "rules", "test", "testdata/nope.rss", "--config", cfg); err == nil {
+		t.Error("a missing file is not an error")
+	}
+}

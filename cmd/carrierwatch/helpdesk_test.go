@@ -32,7 +32,7 @@ func TestParseInterspersed(t *testing.T) {
 			fs.SetOutput(io.Discard)
 			msgs := fs.Bool("messages", false, "")
 			user := fs.String("user", "", "")
-			if err := parseInterspersed(fs, tt.args); err != nil {
+			if err := parse(fs, tt.args); err != nil {
 				t.Fatal(err)
 			}
 			if got := fs.Args(); !slices.Equal(got, tt.wantArgs) && len(got)+len(tt.wantArgs) > 0 {
@@ -45,7 +45,7 @@ func TestParseInterspersed(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	if err := parseInterspersed(fs, []string{"12", "--nope"}); err == nil {
+	if err := parse(fs, []string{"12", "--nope"}); err == nil {
 		t.Error("an unknown flag after the ID was accepted")
 	}
 }

@@ -232,6 +232,22 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return errSilent
 	}
+	// What the file names must also work: the directory provider's
+	// credentials and the template overrides.
+	var problems []string
+	if _, err := newProvider(cfg, newLogger(io.Discard, "text", "error")); err != nil {
+		problems = append(problems, fmt.Sprintf("directory.%s: %v", cfg.Directory.Provider, err))
+	}
+	if _, err := templates.New(cfg.Notify.TemplatesDir); err != nil {
+		problems = append(problems, fmt.Sprintf("notify.templates_dir: %v", err))
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(stderr, "%s is not valid:\n", *path)
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "  - %s\n", p)
+		}
+		return errSilent
+	}
 	sources := 0
 	for _, c := range cfg.Carriers {
 		sources += len(c.Sources)

@@ -104,7 +104,7 @@ func New(st Store, opts Options) *Metrics {
 	}, []string{"source"})
 	m.signals = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "signals_total",
-		Help: "New notices classified, by carrier and verdict (outage, not_resolved, resolved, ignore, …).",
+		Help: "New notices classified, by carrier and verdict (outage, not-resolved, resolved, ignored, no-match).",
 	}, []string{"carrier", "verdict"})
 	m.syncs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Subsystem: "directory", Name: "syncs_total",

@@ -103,7 +103,7 @@ carrierwatch_mail_failed_total{failure="temporary",kind="resolved"} 0
 # HELP carrierwatch_source_poll_errors_total Fetches of a source that failed (network, HTTP status, parse); the source is retried with backoff.
 # TYPE carrierwatch_source_poll_errors_total counter
 carrierwatch_source_poll_errors_total{source="kddi-page"} 1
-# HELP carrierwatch_signals_total New notices classified, by carrier and verdict (outage, not_resolved, resolved, ignore, …).
+# HELP carrierwatch_signals_total New notices classified, by carrier and verdict (outage, not-resolved, resolved, ignored, no-match).
 # TYPE carrierwatch_signals_total counter
 carrierwatch_signals_total{carrier="kddi",verdict="none"} 1
 carrierwatch_signals_total{carrier="kddi",verdict="outage"} 1

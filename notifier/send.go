@@ -178,11 +178,14 @@ func (d *Dispatcher) Drain(ctx context.Context, wait time.Duration) (waiting int
 	}
 }
 
+// outboxCounter is an Outbox that can also count its messages (the store
+// can); progress logs and Drain's result use it when it is there.
+type outboxCounter interface {
+	OutboxCounts(ctx context.Context) (carrierwatch.MessageCounts, error)
+}
+
 func (d *Dispatcher) countPending(ctx context.Context) (int, error) {
-	type counter interface {
-		OutboxCounts(ctx context.Context) (carrierwatch.MessageCounts, error)
-	}
-	if c, ok := d.out.(counter); ok {
+	if c, ok := d.out.(outboxCounter); ok {
 		n, err := c.OutboxCounts(ctx)
 		return n.Pending, err
 	}
@@ -229,6 +232,7 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 	claimed := 0
 	var err error
 	batch := d.cfg.Workers * 8
+	lastLog := time.Now()
 	for ctx.Err() == nil && d.pauseLeft() <= 0 {
 		var msgs []*carrierwatch.Message
 		msgs, err = d.out.ClaimMessages(ctx, batch)
@@ -239,12 +243,31 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 		for _, m := range msgs {
 			jobs <- m
 		}
+		if time.Since(lastLog) >= 10*time.Second {
+			lastLog = time.Now()
+			d.logProgress(ctx)
+		}
 	}
 	close(jobs)
 	wg.Wait()
 	close(marks)
 	committer.Wait()
+	if claimed > 0 {
+		d.logProgress(ctx)
+	}
 	return claimed, err
+}
+
+// logProgress logs what was sent so far and what the outbox still holds.
+func (d *Dispatcher) logProgress(ctx context.Context) {
+	p := d.Progress()
+	attrs := []any{"sent", p.Sent, "failed", p.Failed, "retried", p.Retried}
+	if c, ok := d.out.(outboxCounter); ok {
+		if n, err := c.OutboxCounts(ctx); err == nil {
+			attrs = append(attrs, "outbox_pending", n.Pending-n.Waiting, "outbox_waiting_retry", n.Waiting, "outbox_total", n.Total)
+		}
+	}
+	d.logger.Info("sending progress", attrs...)
 }
 
 // markReq asks the committer to record a delivered message; done is

@@ -145,6 +145,11 @@ func parsePage(src Source, body []byte) ([]Notice, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNoSelection, src.Selector)
 	}
 	if src.Items != "" {
+		// An index whose items selector matches nothing has been
+		// redesigned: say so rather than fall silent.
+		if scope.Find(src.Items).Length() == 0 {
+			return nil, fmt.Errorf("%w: items %q", ErrNoSelection, src.Items)
+		}
 		return pageItems(src, scope), nil
 	}
 	text := nodesText(scope.Nodes...)

@@ -368,6 +368,7 @@ func TestParsePageErrors(t *testing.T) {
 		wantErr error
 	}{
 		{"selector matches nothing", pageSource("k/1", "#gone"), ErrNoSelection},
+		{"items match nothing", Source{ID: "k/1", Type: TypePage, URL: "https://example.jp/", Items: "ul.gone li"}, ErrNoSelection},
 		{"invalid selector", pageSource("k/1", "main[["), ErrSource},
 		{"invalid items selector", Source{ID: "k/1", Type: TypePage, Items: "li::"}, ErrSource},
 		{"unknown type", Source{ID: "k/1", Type: "pdf"}, ErrSource},

@@ -288,7 +288,15 @@ func Parse(data []byte) (*Config, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict())
 	if err := dec.Decode(c); err != nil {
-		return nil, errors.New(yaml.FormatError(err, false, true))
+		strictErr := errors.New(yaml.FormatError(err, false, false))
+		// Report the rest too: decode again without the unknown-key check
+		// and validate what that gives, so an admin sees every problem at
+		// once. A file that is not YAML at all stops here.
+		lenient := Default()
+		if yaml.NewDecoder(bytes.NewReader(data)).Decode(lenient) != nil {
+			return nil, strictErr
+		}
+		return nil, errors.Join(strictErr, lenient.Validate())
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

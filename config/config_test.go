@@ -126,6 +126,19 @@ notify: {deliver_to: [elsewhere], default_language: fr}
 	}
 }
 
+func TestUnknownKeyAndInvalidValuesReportedTogether(t *testing.T) {
+	bad := strings.Replace(minimal, "sources:", "colour: blue\n    sources:", 1) + "schedule: {poll: \"sometimes\"}\n"
+	_, err := config.Parse([]byte(bad))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"colour", "schedule.poll"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
 func TestParseRejectsUnknownKeys(t *testing.T) {
 	_, err := config.Parse([]byte(minimal + "notify: {require_aproval: true}\n"))
 	if err == nil || !strings.Contains(err.Error(), "require_aproval") {

@@ -309,17 +309,20 @@ func (r *Renderer) Render(d Data) (subject, text, html string, err error) {
 	}
 	d = clean(d)
 
-	// The subject is short and may hold any field: it is always executed.
+	var cached bool
+	if r.cache != nil {
+		var subjectOK bool
+		if subject, subjectOK, text, html, cached = r.cache.render(d); cached && subjectOK {
+			return subject, text, html, nil
+		}
+	}
 	var buf bytes.Buffer
 	if err := tt.ExecuteTemplate(&buf, d.Lang+".subject.txt", d); err != nil {
 		return "", "", "", fmt.Errorf("render mail subject: %w", err)
 	}
 	subject = Subject(buf.String())
-
-	if r.cache != nil {
-		if text, html, ok := r.cache.render(d); ok {
-			return subject, text, html, nil
-		}
+	if cached {
+		return subject, text, html, nil
 	}
 	text, html, err = renderBodies(tt, ht, d)
 	if err != nil {
@@ -589,7 +592,11 @@ type part struct {
 }
 
 type shape struct {
-	ok         bool // false: render every mail of the shape in full
+	ok bool // false: render every mail of the shape in full
+	// subject is the shape's subject when the subject template never
+	// prints a personal value (it may test them; the key covers that).
+	subject    string
+	subjectOK  bool
 	text, html []part
 	textLit    int // bytes of literals, to size the result
 	htmlLit    int
@@ -600,6 +607,9 @@ type shapeCache struct {
 	// cacheable tells, by language and kind ("ja.outage"), whether both
 	// bodies passed analyse.
 	cacheable map[string]bool
+	// subjectOK tells, by language, whether the subject template passed
+	// analyse.
+	subjectOK map[string]bool
 	// markers and probes start with random prefixes, so that no feed can
 	// guess them.
 	marker, probe string
@@ -612,11 +622,18 @@ func newShapeCache(r *Renderer) *shapeCache {
 	c := &shapeCache{
 		r:         r,
 		cacheable: make(map[string]bool),
+		subjectOK: make(map[string]bool),
 		marker:    "cw" + rand.Text()[:12],
 		probe:     "cw" + rand.Text()[:12],
 		shapes:    make(map[shapeKey]*shape),
 	}
 	for _, lang := range Languages {
+		c.subjectOK[lang] = analyse(func(n string) *parse.Tree {
+			if t := r.text[lang].Lookup(n); t != nil {
+				return t.Tree
+			}
+			return nil
+		}, false, lang+".subject.txt")
 		for _, kind := range []carrierwatch.Kind{carrierwatch.KindOutage, carrierwatch.KindResolved, carrierwatch.KindPreparedness} {
 			name := lang + "." + string(kind)
 			textOK := analyse(func(n string) *parse.Tree {
@@ -639,13 +656,13 @@ func newShapeCache(r *Renderer) *shapeCache {
 
 // render returns the bodies of d, which clean has seen, from the cache; ok
 // is false when d must be rendered in full.
-func (c *shapeCache) render(d Data) (text, html string, ok bool) {
+func (c *shapeCache) render(d Data) (subject string, subjectOK bool, text, html string, ok bool) {
 	if !c.cacheable[d.Lang+"."+string(d.Kind)] {
-		return "", "", false
+		return "", false, "", "", false
 	}
 	nslots := slotPhones + len(d.AffectedPhones) + len(d.OtherPhones)
 	if nslots > maxSlots {
-		return "", "", false
+		return "", false, "", "", false
 	}
 	var buf [8]string
 	vals := buf[:0]
@@ -658,7 +675,7 @@ func (c *shapeCache) render(d Data) (text, html string, ok bool) {
 			max = 100
 		}
 		if !isClean(v, max) {
-			return "", "", false
+			return "", false, "", "", false
 		}
 	}
 	key := shapeKey{
@@ -683,14 +700,14 @@ func (c *shapeCache) render(d Data) (text, html string, ok bool) {
 		c.mu.Unlock()
 	}
 	if !s.ok {
-		return "", "", false
+		return "", false, "", "", false
 	}
 	text = fill(s.text, s.textLit, vals)
 	for i, v := range vals {
 		vals[i] = htmlEscape(v)
 	}
 	html = fill(s.html, s.htmlLit, vals)
-	return text, html, true
+	return s.subject, s.subjectOK, text, html, true
 }
 
 // build renders the shape of d with markers and with probes.
@@ -743,6 +760,17 @@ func (c *shapeCache) build(d Data, nslots int) *shape {
 		return &shape{}
 	}
 	s.ok = true
+	// The subject can be kept when its template passed analyse and prints
+	// neither markers nor probes: then it depends only on the key.
+	if c.subjectOK[d.Lang] {
+		var a, b bytes.Buffer
+		ea := tt.ExecuteTemplate(&a, d.Lang+".subject.txt", withValues(c.marker, ""))
+		eb := tt.ExecuteTemplate(&b, d.Lang+".subject.txt", withValues(c.probe, probeTail))
+		if ea == nil && eb == nil && a.String() == b.String() &&
+			!strings.Contains(a.String(), c.marker) && !strings.Contains(b.String(), c.probe) {
+			s.subject, s.subjectOK = Subject(a.String()), true
+		}
+	}
 	return s
 }
 

@@ -795,3 +795,37 @@ func BenchmarkRenderSameShape(b *testing.B) {
 func htmltemplateMust(s string) *htmltemplate.Template {
 	return htmltemplate.Must(htmltemplate.New("t").Parse(s))
 }
+
+// TestPersonalSubjectIsNotShared: a subject override that prints or tests
+// a personal value must give each user their own subject, also through the
+// shape cache.
+func TestPersonalSubjectIsNotShared(t *testing.T) {
+	for name, subject := range map[string]string{
+		"printed": `{{.DisplayName}} 様: {{.CarrierName}} 障害`,
+		"compared": `{{if eq .DisplayName "Bob"}}Bob!{{else}}others{{end}}`,
+		"phones": `{{range .AffectedPhones}}{{.}} {{end}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "ja.subject.txt", subject)
+			cached := mustNew(t, dir)
+			full, err := newRenderer(dir, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, who := range []string{"Alice", "Bob", "Carol"} {
+				d := sample("ja", Combination{carrierwatch.KindOutage, carrierwatch.SegmentPhoneOnly})
+				d.DisplayName = who
+				d.AffectedPhones = []string{"+81 90-****-" + who[:1] + "234"}
+				got, _, _, err := cached.Render(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _, _, _ := full.Render(d)
+				if got != want {
+					t.Fatalf("%s: subject %q, want %q", who, got, want)
+				}
+			}
+		})
+	}
+}

@@ -801,9 +801,9 @@ func htmltemplateMust(s string) *htmltemplate.Template {
 // shape cache.
 func TestPersonalSubjectIsNotShared(t *testing.T) {
 	for name, subject := range map[string]string{
-		"printed": `{{.DisplayName}} 様: {{.CarrierName}} 障害`,
+		"printed":  `{{.DisplayName}} 様: {{.CarrierName}} 障害`,
 		"compared": `{{if eq .DisplayName "Bob"}}Bob!{{else}}others{{end}}`,
-		"phones": `{{range .AffectedPhones}}{{.}} {{end}}`,
+		"phones":   `{{range .AffectedPhones}}{{.}} {{end}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -118,7 +118,11 @@ func (c Config) endpoints() (authority, graph string) {
 	if c.GraphEndpoint != "" {
 		graph = c.GraphEndpoint
 	}
-	return strings.TrimRight(authority, "/"), strings.TrimRight(graph, "/")
+	// "https://graph.example/v1.0" is a common way to write the endpoint;
+	// the version is ours to add.
+	graph = strings.TrimRight(graph, "/")
+	graph = strings.TrimSuffix(strings.TrimSuffix(graph, "/v1.0"), "/beta")
+	return strings.TrimRight(authority, "/"), graph
 }
 
 // customAuthority reports whether the authority is not one of the clouds'

@@ -433,6 +433,16 @@ func TestEndpointsPerCloud(t *testing.T) {
 	}
 }
 
+func TestEndpointOverrides(t *testing.T) {
+	for _, ep := range []string{"https://graph.test:8443", "https://graph.test:8443/", "https://graph.test:8443/v1.0", "https://graph.test:8443/v1.0/"} {
+		c := Config{AuthorityHost: "https://login.test/", GraphEndpoint: ep}
+		a, g := c.endpoints()
+		if a != "https://login.test" || g != "https://graph.test:8443" || !c.customAuthority() {
+			t.Errorf("GraphEndpoint %q: endpoints = %q, %q, custom %v", ep, a, g, c.customAuthority())
+		}
+	}
+}
+
 func selfSignedPEM(t testing.TB) []byte {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)

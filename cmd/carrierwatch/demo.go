@@ -87,7 +87,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		for _, inc := range res.Poll.Opened {
 			fmt.Fprintf(stdout, "    detected: incident %d opened for %s — %q\n", inc.ID, inc.CarrierID, inc.Title)
 		}
+		shown := map[int64]bool{}
+		for _, inc := range res.Poll.Opened {
+			shown[inc.ID] = true
+		}
 		for _, inc := range res.Poll.Updated {
+			if shown[inc.ID] {
+				continue // another source's notice of the same outage
+			}
+			shown[inc.ID] = true
 			fmt.Fprintf(stdout, "    detected: incident %d updated, still open — %q\n", inc.ID, oneLine(inc.Title, 60))
 		}
 		for _, inc := range res.Poll.Resolved {

@@ -67,7 +67,7 @@ func TestRepositoryRulesOnFixtures(t *testing.T) {
 				t.Fatalf("%d notices, want %d", len(ns), len(tt.want))
 			}
 			for i, n := range ns {
-				if v, rule := rules.Classify(n.ClassifyText()); v != tt.want[i] {
+				if v, rule := rules.ClassifyNotice(n); v != tt.want[i] {
 					t.Errorf("notice %d %q: verdict %s (rule %q), want %s", i, n.Title, v, rule, tt.want[i])
 				}
 			}

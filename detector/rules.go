@@ -109,6 +109,27 @@ func compileRule(text string) (rule, error) {
 	return rule{text: text, substr: s}, nil
 }
 
+// ClassifyNotice decides a notice as a reader does, trusting the title
+// where title and text disagree: a notice titled 【復旧】 is resolved even if
+// its text still recounts yesterday's ほぼ回復, and a notice titled 通信障害
+// is an outage even if its text says the cause was メンテナンス work.
+// Otherwise title and text are judged together (Classify), so a partial
+// recovery mentioned in the text is still not-resolved.
+func (r *Rules) ClassifyNotice(n Notice) (v Verdict, rule string) {
+	full, fullRule := r.Classify(n.ClassifyText())
+	if n.Title == "" {
+		return full, fullRule
+	}
+	title, titleRule := r.Classify(n.Title)
+	switch {
+	case title == VerdictResolved:
+		return title, titleRule
+	case full == VerdictIgnored && (title == VerdictOutage || title == VerdictNotResolved):
+		return title, titleRule
+	}
+	return full, fullRule
+}
+
 // Classify decides what text says. The text is normalised first (callers may
 // pass raw or already normalised text; Notice.ClassifyText is the usual
 // input). Precedence: ignore > not_resolved > resolved > outage > no match.
@@ -176,7 +197,8 @@ func DefaultRules() RuleSpec {
 		Outage: []string{
 			"ご利用しづらい", "ご利用しにくい", "ご利用できない", "ご利用いただけない",
 			"つながりにくい", "つながらない", "繋がりにくい", "繋がらない",
-			"通信障害", "re:障害(?:[^者]|$)", "お詫び", "おわび",
+			"通信障害", "re:障害(?:[^者]|$)",
+			"届かない", "届きにくい", "送受信できない", "発信できない", "着信できない",
 		},
 		NotResolved: []string{
 			"一部回復", "ほぼ回復", "順次回復", "回復傾向", "概ね回復", "おおむね回復",

@@ -59,6 +59,8 @@ func TestClassify(t *testing.T) {
 	}{
 		{"outage", "全国で音声通話がご利用しづらい状況です", VerdictOutage, "ご利用しづらい"},
 		{"outage word order", "【お詫び】通信障害について", VerdictOutage, "通信障害"},
+		{"an apology alone is no outage", "【お詫び】ご請求書の記載誤りについて", VerdictNone, ""},
+		{"SMS that does not arrive", "一部のお客さまでSMSが届かない事象について", VerdictOutage, "届かない"},
 		{"partial recovery is not resolved", "ほぼ回復しています", VerdictNotResolved, "ほぼ回復"},
 		{"partial beats resolved", "一部復旧しました", VerdictNotResolved, "一部復旧"},
 		{"resolved", "10月15日午後10時に復旧いたしました。", VerdictResolved, "re:(?:復旧|回復|解消)(?:し|いたし)ました(?:[^ら]|$)"},
@@ -201,6 +203,33 @@ func TestClassifyFixtures(t *testing.T) {
 				if got, want := rule, w.rule; got != want {
 					t.Errorf("notice %d (%s): rule %q, want %q", i, n.Title, got, want)
 				}
+			}
+		})
+	}
+}
+
+func TestClassifyNoticeTrustsTheTitle(t *testing.T) {
+	r, err := CompileRules(DefaultRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		title, text string
+		want        Verdict
+	}{
+		{"recovered title beats the partial recovery it recounts", "【復旧】au携帯電話サービスについて", "7月3日にはほぼ回復しておりましたが、本日復旧いたしました。", VerdictResolved},
+		{"outage title beats maintenance in the text", "通信障害について", "メンテナンス作業中に発生した設備の不具合により、ご利用しづらい状況です。", VerdictOutage},
+		{"partial recovery in the text still counts", "音声通話がご利用しづらい状況について", "現在はほぼ回復しております。", VerdictNotResolved},
+		{"planned works stay ignored", "設備工事のお知らせ", "工事のためつながりにくくなる場合があります。", VerdictIgnored},
+		{"no title: the text decides", "", "通信障害が発生しています", VerdictOutage},
+		{"a silent title: the text decides", "お知らせ", "一部のお客さまでつながりにくい状況です", VerdictOutage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := Notice{Title: Normalize(tt.title), Text: Normalize(tt.text)}
+			if got, rule := r.ClassifyNotice(n); got != tt.want {
+				t.Errorf("ClassifyNotice = %s (rule %q), want %s", got, rule, tt.want)
 			}
 		})
 	}

@@ -251,7 +251,7 @@ func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detect
 	var outage []string
 	rules := c.CompiledRules()
 	for _, n := range order(notices) {
-		v, rule := rules.Classify(n.ClassifyText())
+		v, rule := rules.ClassifyNotice(n)
 		verdict := string(v)
 		if v == detector.VerdictOutage || v == detector.VerdictNotResolved {
 			outage = append(outage, n.Hash)

@@ -90,7 +90,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, n := range notices {
 			for _, ci := range carriers {
 				c := &cfg.Carriers[ci]
-				v, rule := c.CompiledRules().Classify(n.ClassifyText())
+				v, rule := c.CompiledRules().ClassifyNotice(n)
 				fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\n", in, oneLine(n.Title, 60), c.ID, v, oneLine(rule, 40))
 			}
 		}

@@ -161,7 +161,8 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 	}
 	wg.Wait()
 
-	present := map[string]bool{}
+	// present: the outage notices each carrier publishes now, by hash.
+	present := map[string][]string{}
 	for _, d := range results {
 		c := d.carrier
 		switch {
@@ -179,9 +180,7 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 			}
 			d.st.Outage = outage
 		}
-		if len(d.st.Outage) > 0 {
-			present[c.ID] = true
-		}
+		present[c.ID] = append(present[c.ID], d.st.Outage...)
 		b, _ := json.Marshal(d.st)
 		if err := e.Store.SaveSourceState(ctx, d.src.ID, c.ID, d.src.URL, b); err != nil {
 			return res, err
@@ -201,16 +200,14 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 		if c.ConfirmPolls <= 1 || !polledCarrier[c.ID] {
 			continue
 		}
-		if !present[c.ID] {
-			// Sources skipped this cycle keep their last view.
-			for _, src := range c.DetectorSources() {
-				if polledSource[src.ID] {
-					continue
-				}
-				var st sourceState
-				if b := states[src.ID]; len(b) > 0 && json.Unmarshal(b, &st) == nil && len(st.Outage) > 0 {
-					present[c.ID] = true
-				}
+		// Sources not polled this cycle keep their last view.
+		for _, src := range c.DetectorSources() {
+			if polledSource[src.ID] {
+				continue
+			}
+			var st sourceState
+			if b := states[src.ID]; len(b) > 0 && json.Unmarshal(b, &st) == nil {
+				present[c.ID] = append(present[c.ID], st.Outage...)
 			}
 		}
 		out, err := e.Store.ConfirmPoll(ctx, c.ID, present[c.ID], c.ConfirmPolls)

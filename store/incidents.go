@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/carrierwatch/carrierwatch"
@@ -89,7 +90,14 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 			}
 		case VerdictResolved:
 			if inc == nil {
-				return nil
+				// A recovery before confirmation: the pending outage
+				// notices of this carrier can no longer open anything.
+				_, err := tx.ExecContext(ctx, `UPDATE notices SET dismissed = 1 WHERE carrier_id = ? AND incident_id IS NULL AND verdict IN ('outage', 'not-resolved')`, sig.CarrierID)
+				if err != nil {
+					return err
+				}
+				_, err = tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, sig.CarrierID)
+				return err
 			}
 			if err := addEvent(ctx, tx, inc.ID, now, "resolve", sig); err != nil {
 				return err
@@ -115,9 +123,11 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 }
 
 // ConfirmPoll counts one poll cycle of a carrier for confirm_polls. present
-// says whether an unconfirmed outage notice is still published. When the
-// count reaches need, the incident opens from the oldest pending notice.
-func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present bool, need int) (Outcome, error) {
+// holds the content hashes of the outage notices the carrier's sources
+// publish now. The count goes on only while the pending notice (the newest
+// unconfirmed outage notice) is among them; a withdrawn one is dismissed.
+// When the count reaches need, the incident opens from it.
+func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present []string, need int) (Outcome, error) {
 	var out Outcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := ms(s.now())
@@ -128,13 +138,20 @@ func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present bool, ne
 		var pending Signal
 		var published int64
 		err := tx.QueryRowContext(ctx, `SELECT source_id, hash, key, title, link, verdict, rule, published_at FROM notices
-			WHERE carrier_id = ? AND incident_id IS NULL AND verdict IN ('outage', 'not-resolved') ORDER BY seen_at DESC LIMIT 1`, carrierID).
+			WHERE carrier_id = ? AND incident_id IS NULL AND dismissed = 0 AND verdict IN ('outage', 'not-resolved') ORDER BY seen_at DESC LIMIT 1`, carrierID).
 			Scan(&pending.SourceID, &pending.Hash, &pending.Key, &pending.Title, &pending.Link, &pending.Verdict, &pending.Rule, &published)
-		if errors.Is(err, sql.ErrNoRows) || !present {
+		if errors.Is(err, sql.ErrNoRows) {
 			_, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID)
 			return err
 		}
 		if err != nil {
+			return err
+		}
+		if !slices.Contains(present, pending.Hash) {
+			if _, err := tx.ExecContext(ctx, `UPDATE notices SET dismissed = 1 WHERE source_id = ? AND hash = ?`, pending.SourceID, pending.Hash); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID)
 			return err
 		}
 		var n int
@@ -154,7 +171,7 @@ func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present bool, ne
 		if err := addEvent(ctx, tx, inc.ID, now, "open", pending); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE notices SET incident_id = ? WHERE carrier_id = ? AND incident_id IS NULL AND verdict IN ('outage', 'not-resolved')`, inc.ID, carrierID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE notices SET incident_id = ? WHERE carrier_id = ? AND incident_id IS NULL AND dismissed = 0 AND verdict IN ('outage', 'not-resolved')`, inc.ID, carrierID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID); err != nil {

@@ -102,7 +102,7 @@ func TestConfirmPolls(t *testing.T) {
 		t.Fatalf("first signal: %+v %v", out, err)
 	}
 	for i := 1; i <= 2; i++ {
-		out, err = db.ConfirmPoll(ctx, "sb", true, 3)
+		out, err = db.ConfirmPoll(ctx, "sb", []string{"h"}, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,18 +110,36 @@ func TestConfirmPolls(t *testing.T) {
 			t.Fatalf("opened after %d polls, want 3", i)
 		}
 	}
-	out, err = db.ConfirmPoll(ctx, "sb", true, 3)
+	out, err = db.ConfirmPoll(ctx, "sb", []string{"h"}, 3)
 	if err != nil || !out.Opened {
 		t.Fatalf("third poll: %+v %v", out, err)
 	}
 	// A vanished notice resets the count.
 	db2 := MustOpen(t)
 	db2.ApplySignal(ctx, store.Signal{CarrierID: "sb", SourceID: "sb/0", Hash: "h", Verdict: store.VerdictOutage}, true)
-	db2.ConfirmPoll(ctx, "sb", true, 2)
-	db2.ConfirmPoll(ctx, "sb", false, 2)
-	out, _ = db2.ConfirmPoll(ctx, "sb", true, 2)
-	if out.Opened {
+	db2.ConfirmPoll(ctx, "sb", []string{"h"}, 2)
+	db2.ConfirmPoll(ctx, "sb", nil, 2)
+	out, _ = db2.ConfirmPoll(ctx, "sb", []string{"h"}, 2)
+	out2, _ := db2.ConfirmPoll(ctx, "sb", []string{"h"}, 2)
+	if out.Opened || out2.Opened {
 		t.Fatal("opened although the notice vanished in between")
+	}
+	// Another outage notice being listed does not confirm the pending one.
+	db3 := MustOpen(t)
+	db3.ApplySignal(ctx, store.Signal{CarrierID: "sb", SourceID: "sb/0", Hash: "blip", Verdict: store.VerdictOutage}, true)
+	for range 3 {
+		if out, _ := db3.ConfirmPoll(ctx, "sb", []string{"old-apology"}, 2); out.Opened {
+			t.Fatal("a different outage notice confirmed the pending one")
+		}
+	}
+	// A recovery before confirmation ends it: nothing opens afterwards.
+	db4 := MustOpen(t)
+	db4.ApplySignal(ctx, store.Signal{CarrierID: "sb", SourceID: "sb/0", Hash: "blip", Verdict: store.VerdictOutage}, true)
+	db4.ApplySignal(ctx, store.Signal{CarrierID: "sb", SourceID: "sb/0", Hash: "fixed", Verdict: store.VerdictResolved}, true)
+	for range 3 {
+		if out, _ := db4.ConfirmPoll(ctx, "sb", []string{"blip"}, 2); out.Opened {
+			t.Fatal("an outage that recovered before confirmation opened an incident")
+		}
 	}
 }
 

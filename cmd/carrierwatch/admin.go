@@ -327,7 +327,7 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "incident %d opened for %s; %d users affected, %d mails planned (campaign %d). The daemon sends them; or run 'carrierwatch once'.\n",
+			fmt.Fprintf(stdout, "incident %d opened for %s; %d users affected, %d mails planned (campaign %d). The daemon sends them (without a daemon: carrierwatch once).\n",
 				inc.ID, c.ID, r.Affected, r.New, r.CampaignID)
 			return nil
 		case "resolve":
@@ -493,7 +493,7 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				}
 				return out.Flush()
 			}
-			fmt.Fprintf(stdout, "preparedness campaign %d: %d mails planned for %d phone-only users. The daemon sends them; or run 'carrierwatch once'.\n", r.CampaignID, r.New, r.Affected)
+			fmt.Fprintf(stdout, "preparedness campaign %d: %d mails planned for %d phone-only users. The daemon sends them (without a daemon: carrierwatch once).\n", r.CampaignID, r.New, r.Affected)
 			return nil
 		}
 		return usagef("unknown campaigns command %q", sub)

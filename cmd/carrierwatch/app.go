@@ -104,6 +104,7 @@ type app struct {
 	}
 	dispatcher *notifier.Dispatcher
 	renderer   *pipeline.Renderer
+	lock       *os.File // held while this process sends (startSending)
 }
 
 func loadConfig(path string) (*config.Config, error) {
@@ -176,6 +177,11 @@ func openApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app
 
 // startSending builds the transport and dispatcher (commands that send).
 func (a *app) startSending(ctx context.Context, observer notifier.Observer) error {
+	lock, err := lockState(a.cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	a.lock = lock
 	t, err := newTransport(a.cfg, a.logger)
 	if err != nil {
 		return err
@@ -201,6 +207,9 @@ func (a *app) Close() error {
 		errs = append(errs, a.transport.Close())
 	}
 	errs = append(errs, a.db.Close())
+	if a.lock != nil {
+		errs = append(errs, a.lock.Close())
+	}
 	return errors.Join(errs...)
 }
 

@@ -324,3 +324,29 @@ func TestRulesTest(t *testing.T) {
 		t.Error("a missing file is not an error")
 	}
 }
+
+// TestOnceRefusesWhileDaemonSends: a second sender on the same state_dir
+// would requeue the daemon's in-flight mails and send them again.
+func TestOnceRefusesWhileDaemonSends(t *testing.T) {
+	feeds := newFeedServer(t, "docomo-network.rdf")
+	smtp := smtptest.Start(t, smtptest.Options{})
+	cfg := writeConfig(t, feeds.URL, smtp.Addr, "")
+	lock, err := lockState(filepath.Join(filepath.Dir(cfg), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, "once", "--config", cfg)
+	if err == nil || !strings.Contains(err.Error(), "another carrierwatch process") {
+		t.Fatalf("once with the lock held: err = %v\n%s", err, out)
+	}
+	if n := smtp.Count(); n != 0 {
+		t.Fatalf("%d mails sent by a second sender", n)
+	}
+	lock.Close()
+	if _, err := runCmd(t, "once", "--config", cfg); err != nil {
+		t.Fatalf("once after the lock was released: %v", err)
+	}
+	if n := smtp.Count(); n != 6 {
+		t.Fatalf("%d mails, want 6", n)
+	}
+}

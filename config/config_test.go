@@ -53,6 +53,16 @@ func TestRepositoryRulesOnFixtures(t *testing.T) {
 		{"pages/kddi-notice-2-partial.html", "page", "main", []detector.Verdict{detector.VerdictNotResolved}},
 		{"pages/kddi-notice-3-recovered.html", "page", "main", []detector.Verdict{detector.VerdictResolved}},
 	}
+	// Notices that must not open an incident.
+	for text, want := range map[string]detector.Verdict{
+		"通信障害に関するお詫びと返金について":      detector.VerdictIgnored,
+		"7月2日に発生した通信障害の原因と対策について": detector.VerdictIgnored,
+		"【お詫び】ご請求書の記載誤りについて":      detector.VerdictNone,
+	} {
+		if v, rule := rules.ClassifyNotice(detector.Notice{Title: detector.Normalize(text)}); v != want {
+			t.Errorf("%q: verdict %s (rule %q), want %s", text, v, rule, want)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			body, err := os.ReadFile(filepath.Join("testdata", tt.file))

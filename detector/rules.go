@@ -208,6 +208,8 @@ func DefaultRules() RuleSpec {
 			"【復旧】", "【回復】", "【解消】",
 			"re:(?:復旧|回復|解消)(?:し|いたし)ました(?:[^ら]|$)",
 		},
-		Ignore: []string{"工事", "メンテナンス"},
+		// Planned works, and the post-mortems and refunds that follow an
+		// outage: they name the outage but announce none.
+		Ignore: []string{"工事", "メンテナンス", "返金", "補償", "原因と対策", "再発防止"},
 	}
 }

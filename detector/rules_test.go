@@ -60,6 +60,7 @@ func TestClassify(t *testing.T) {
 		{"outage", "全国で音声通話がご利用しづらい状況です", VerdictOutage, "ご利用しづらい"},
 		{"outage word order", "【お詫び】通信障害について", VerdictOutage, "通信障害"},
 		{"an apology alone is no outage", "【お詫び】ご請求書の記載誤りについて", VerdictNone, ""},
+		{"a refund after an outage is no outage", "通信障害に関するお詫びと返金について", VerdictIgnored, "返金"},
 		{"SMS that does not arrive", "一部のお客さまでSMSが届かない事象について", VerdictOutage, "届かない"},
 		{"partial recovery is not resolved", "ほぼ回復しています", VerdictNotResolved, "ほぼ回復"},
 		{"partial beats resolved", "一部復旧しました", VerdictNotResolved, "一部復旧"},

@@ -261,12 +261,23 @@ func (c *Carrier) CompiledRules() *detector.Rules { return c.rules }
 // files, by Load).
 func (c *Carrier) Matcher() *phone.Matcher { return c.matcher }
 
-// DetectorSources returns the carrier's sources with stable ids
-// ("kddi/0", "kddi/1", …).
+// DetectorSources returns the carrier's sources with ids derived from
+// their addresses ("kddi/www.au.com/information/notice_mobile"), so that
+// reordering or inserting sources in the config does not make a source's
+// seen notices look new. Two sources on one address get "#2", "#3", ….
 func (c *Carrier) DetectorSources() []detector.Source {
 	out := make([]detector.Source, len(c.Sources))
+	seen := map[string]int{}
 	for i, s := range c.Sources {
-		out[i] = detector.Source{ID: fmt.Sprintf("%s/%d", c.ID, i), Type: s.Type, URL: s.URL, Selector: s.Selector, Items: s.Items}
+		id := c.ID + "/" + s.URL
+		if u, err := url.Parse(s.URL); err == nil && u.Host != "" {
+			id = c.ID + "/" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/")
+		}
+		seen[id]++
+		if n := seen[id]; n > 1 {
+			id = fmt.Sprintf("%s#%d", id, n)
+		}
+		out[i] = detector.Source{ID: id, Type: s.Type, URL: s.URL, Selector: s.Selector, Items: s.Items}
 	}
 	return out
 }

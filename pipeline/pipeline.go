@@ -87,6 +87,15 @@ func (e *Engine) LastPoll() time.Time {
 type sourceState struct {
 	detector.State
 	Outage []string `json:"outage,omitempty"`
+	// Fingerprint is the source's type, URL, selector and items when it
+	// was last polled. When an admin changes them, every notice extracted
+	// looks new; the first poll after the change records them without
+	// acting on them.
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+func fingerprint(s detector.Source) string {
+	return s.Type + "\x1f" + s.URL + "\x1f" + s.Selector + "\x1f" + s.Items
 }
 
 // PollResult summarises one poll cycle.
@@ -129,6 +138,10 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 					e.Logger.Warn("stored source state unreadable; starting afresh", "source", src.ID, "err", err)
 					st = sourceState{}
 				}
+			}
+			if st.Fingerprint != "" && st.Fingerprint != fingerprint(src) {
+				// New settings: fetch in full, whatever the server's cache says.
+				st.ETag, st.LastModified = "", ""
 			}
 			if !e.Fetcher.Due(st.State, now) {
 				res.Skipped++
@@ -174,11 +187,17 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 			res.NotModified++
 		default:
 			res.Polled++
-			outage, err := e.applyNotices(ctx, c, d.src, d.result.Notices, res)
+			fp := fingerprint(d.src)
+			rebaseline := d.st.Fingerprint != "" && d.st.Fingerprint != fp
+			if rebaseline {
+				e.Logger.Warn("source settings changed: recording its current notices without acting on them", "source", d.src.ID, "url", d.src.URL)
+			}
+			outage, err := e.applyNotices(ctx, c, d.src, d.result.Notices, rebaseline, res)
 			if err != nil {
 				return res, err
 			}
 			d.st.Outage = outage
+			d.st.Fingerprint = fp
 		}
 		present[c.ID] = append(present[c.ID], d.st.Outage...)
 		b, _ := json.Marshal(d.st)
@@ -244,7 +263,7 @@ func order(ns []detector.Notice) []detector.Notice {
 
 // applyNotices classifies a source's notices and applies the new ones. It
 // returns the hashes of the outage notices the source currently publishes.
-func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detector.Source, notices []detector.Notice, res *PollResult) ([]string, error) {
+func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detector.Source, notices []detector.Notice, recordOnly bool, res *PollResult) ([]string, error) {
 	var outage []string
 	rules := c.CompiledRules()
 	for _, n := range order(notices) {
@@ -255,7 +274,7 @@ func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detect
 		}
 		out, err := e.Store.ApplySignal(ctx, store.Signal{
 			CarrierID: c.ID, SourceID: src.ID, Hash: n.Hash, Key: n.Key, Title: n.Title, Link: n.Link,
-			Published: n.Published, Verdict: verdict, Rule: rule,
+			Published: n.Published, Verdict: verdict, Rule: rule, RecordOnly: recordOnly,
 		}, c.ConfirmPolls > 1)
 		if err != nil {
 			return outage, err

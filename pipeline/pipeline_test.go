@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -213,3 +214,62 @@ func TestVanishedNoticeResetsConfirmation(t *testing.T) {
 }
 
 func timeNowFar() time.Time { return time.Now().Add(24 * time.Hour) }
+
+// TestSourceEditsDoNotReplayHistory: reordering sources, or changing how a
+// page is read, must not make old notices look new and mail everyone.
+func TestSourceEditsDoNotReplayHistory(t *testing.T) {
+	srv := newServer(t, "kddi-notice-1-outage.html")
+	carrier := func(sources string) string {
+		return `  - id: kddi
+    name: au
+    match: {prefixes: ["+81908"]}
+    sources:
+` + sources
+	}
+	page := fmt.Sprintf(`      - {type: page, url: "%s/src", selector: "main"}
+`, srv.URL)
+	e, rec := engine(t, carrier(page))
+	ctx := context.Background()
+	res, err := e.Once(ctx, 0)
+	if err != nil || len(res.Poll.Opened) != 1 {
+		t.Fatalf("first poll: %+v %v", res.Poll, err)
+	}
+	incs, _ := e.Store.Incidents(ctx, true)
+	if _, err := e.Store.ResolveIncident(ctx, incs[0].ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// From here on only outage mails count: the manual resolve above
+	// rightly sends follow-ups.
+	mails := rec.count(carrierwatch.KindOutage)
+
+	reconfigure := func(yaml string) {
+		t.Helper()
+		cfg, err := config.Parse([]byte("state_dir: /unused\ncarriers:\n" + yaml + "\nmail: {from: \"IT <it@example.ac.jp>\"}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.SetConfig(cfg)
+	}
+	// Another source inserted before it: the page keeps its identity.
+	other := newServer(t, "softbank-style.rss")
+	reconfigure(carrier(fmt.Sprintf("      - {type: feed, url: \"%s/other\"}\n", other.URL) + page))
+	res, err = e.Once(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The inserted feed is new and says 発生中 then 【復旧】: an incident
+	// that opens and resolves at once; the page's old notice is no signal.
+	if got := rec.count(carrierwatch.KindOutage); len(res.Poll.Opened) != 1 || len(res.Poll.Resolved) != 1 || got != mails {
+		t.Fatalf("after inserting a source: opened %d, resolved %d, %d new outage mails", len(res.Poll.Opened), len(res.Poll.Resolved), got-mails)
+	}
+	// The page read another way: its text (so its hash) changes, but
+	// nothing new was published.
+	reconfigure(carrier(strings.Replace(page, `selector: "main"`, `selector: "body"`, 1)))
+	res, err = e.Once(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.count(carrierwatch.KindOutage); len(res.Poll.Opened) != 0 || got != mails {
+		t.Fatalf("after changing the selector: opened %d, %d new outage mails", len(res.Poll.Opened), got-mails)
+	}
+}

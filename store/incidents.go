@@ -29,6 +29,9 @@ type Signal struct {
 	Published time.Time
 	Verdict   string
 	Rule      string
+	// RecordOnly records the notice as seen without acting on it (the
+	// first poll after a source's extraction settings changed).
+	RecordOnly bool
 }
 
 // Outcome says what a signal did.
@@ -58,6 +61,9 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			out.Duplicate = true
+			return nil
+		}
+		if sig.RecordOnly {
 			return nil
 		}
 		inc, err := openIncident(ctx, tx, sig.CarrierID)

@@ -197,7 +197,7 @@ func TestDaemonLifecycle(t *testing.T) {
 		`carrierwatch_incidents_open{carrier="kddi"} 1`,
 		`carrierwatch_outbox_messages{state="sent"} 6`,
 		`carrierwatch_directory_users `,
-		`carrierwatch_source_polls_total{source="kddi/0"}`,
+		`carrierwatch_source_polls_total{source="kddi/127.0.0.1:`,
 		`carrierwatch_signals_total{carrier="kddi",verdict="outage"}`,
 		`carrierwatch_store_up 1`,
 		`process_resident_memory_bytes `,
@@ -374,7 +374,8 @@ func TestReadiness(t *testing.T) {
 	}
 	feeds.file.Store("docomo-network-recovered.rdf")
 	// Forget the backoff the failure set, as if its retry time had come.
-	if err := d.db.SaveSourceState(ctx, "kddi/0", "kddi", feeds.URL+"/feed", []byte("{}")); err != nil {
+	src := d.cfg.Carrier("kddi").DetectorSources()[0]
+	if err := d.db.SaveSourceState(ctx, src.ID, "kddi", src.URL, []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.engine.Poll(ctx); err != nil {

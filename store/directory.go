@@ -13,17 +13,25 @@ import (
 	"github.com/carrierwatch/carrierwatch/directory"
 )
 
-// ErrShrink is returned when a full directory update would remove more
-// users than ApplyOptions allows: a truncated export or a broken filter is
-// far likelier than half the organisation leaving at once.
+// ErrShrink is returned when a directory update would remove more users,
+// or leave fewer users with a phone, than ApplyOptions allows: a truncated
+// export, a broken filter or a revoked permission is far likelier than half
+// the organisation leaving, or dropping its MFA phone, at once.
 var ErrShrink = errors.New("directory update would remove too many users")
 
 // ApplyOptions guard a directory update.
 type ApplyOptions struct {
-	// MaxRemoveFraction is the largest share of cached users a full
-	// update may remove (0 = the default 0.5; 1 = no limit).
+	// MaxRemoveFraction is the largest share of cached users an update
+	// may remove, and, for an update with complete auth data (AuthFull),
+	// the largest share of cached users with a phone that may end up
+	// without one (0 = the default 0.5; 1 = no limit).
 	MaxRemoveFraction float64
 }
+
+// minPhoneUsersGuarded is the number of cached users with a phone below
+// which the phone shrink guard stays off: in a tiny directory a few
+// changes are a large share.
+const minPhoneUsersGuarded = 20
 
 // ApplyResult counts what an update changed.
 type ApplyResult struct {
@@ -40,8 +48,11 @@ func (s *DB) ApplyDirectory(ctx context.Context, u *directory.Update, opts Apply
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := ms(s.now())
-		var before int
+		var before, phonesBefore int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&before); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT user_id) FROM phones`).Scan(&phonesBefore); err != nil {
 			return err
 		}
 		up, err := tx.PrepareContext(ctx, `INSERT INTO users (id, upn, display_name, mail, alternate_emails, preferred_language, updated_at)
@@ -116,6 +127,19 @@ func (s *DB) ApplyDirectory(ctx context.Context, u *directory.Update, opts Apply
 		if err := applyAuth(ctx, tx, u); err != nil {
 			return err
 		}
+		if u.AuthFull && phonesBefore >= minPhoneUsersGuarded {
+			// Counted after the fact, inside the transaction: whatever
+			// emptied the phones (a provider that lost its permission,
+			// a CSV without the phone column), the result is refused.
+			var phonesAfter int
+			if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT user_id) FROM phones`).Scan(&phonesAfter); err != nil {
+				return err
+			}
+			if lost := phonesBefore - phonesAfter; float64(lost) > maxFrac*float64(phonesBefore) {
+				return fmt.Errorf("%w: users with a phone: %d → %d (limit %.0f%% fewer); if this is right, sync with --allow-shrink",
+					ErrShrink, phonesBefore, phonesAfter, maxFrac*100)
+			}
+		}
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&res.Users)
 	})
 	if err != nil {
@@ -185,10 +209,35 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// readTx runs fn in a read-only transaction: one consistent snapshot that
+// takes no write lock. The DSN's _txlock=immediate makes s.tx start with
+// BEGIN IMMEDIATE, which takes the database's write lock even for a read:
+// a long read in another process (directory stats during a campaign) would
+// then hold off this daemon's writes past busy_timeout. With ReadOnly the
+// driver issues a plain (deferred) BEGIN, and in WAL mode a reader never
+// blocks a writer. fn must not write.
+func (s *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// usersReadHook, when set (tests), runs inside Users' transaction between
+// reading the users and reading their phones.
+var usersReadHook func()
+
 // Users returns every cached user with phones and methods, ordered by id.
+// It reads one snapshot without taking the write lock, so a long read does
+// not hold off writers in other processes.
 func (s *DB) Users(ctx context.Context) ([]carrierwatch.User, error) {
 	var users []carrierwatch.User
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, upn, display_name, mail, alternate_emails, preferred_language FROM users ORDER BY id`)
 		if err != nil {
 			return err
@@ -210,6 +259,9 @@ func (s *DB) Users(ctx context.Context) ([]carrierwatch.User, error) {
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		if usersReadHook != nil {
+			usersReadHook()
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT user_id, type, raw, e164, extension FROM phones ORDER BY user_id, position`)
 		if err != nil {

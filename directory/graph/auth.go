@@ -99,7 +99,7 @@ func (c *Client) syncAuth(ctx context.Context, prog *progressReporter) (authResu
 			}
 			resp, err := b.Get(gctx, nil)
 			if err != nil {
-				return fmt.Errorf("userRegistrationDetails page %d: %w", page, err)
+				return fmt.Errorf("userRegistrationDetails page %d: %w", page, denied(err, grantMethods))
 			}
 			var withPhone []string
 			mu.Lock()
@@ -164,8 +164,11 @@ func (c *Client) syncAuth(ctx context.Context, prog *progressReporter) (authResu
 
 // fetchPhones reads the phone methods of up to 20 users in one $batch and
 // retries the items that need it: 429 after the item's own Retry-After (the
-// SDK retries only whole requests), 5xx a few times. 403 and 404 items are
-// problems, not failures: the user is kept without phones.
+// SDK retries only whole requests), 5xx a few times. A 401 or 403 item fails
+// the whole fetch (ErrPermission): it means the permission is missing for
+// every user, not that one user has no phone. A 404 item (a user deleted
+// meanwhile) and other client errors are problems, not failures: the user
+// is kept without phones.
 func (c *Client) fetchPhones(ctx context.Context, ids []string) (map[string][]carrierwatch.Phone, []string, error) {
 	got := make(map[string][]carrierwatch.Phone, len(ids))
 	var problems []string
@@ -191,7 +194,7 @@ func (c *Client) fetchPhones(ctx context.Context, ids []string) (map[string][]ca
 		}
 		resp, err := batch.Send(ctx, c.adapter)
 		if err != nil {
-			return nil, nil, fmt.Errorf("$batch of %d phoneMethods requests: %w", len(pending), err)
+			return nil, nil, fmt.Errorf("$batch of %d phoneMethods requests: %w", len(pending), denied(err, grantPhones))
 		}
 		var retry []string
 		var wait time.Duration
@@ -217,6 +220,11 @@ func (c *Client) fetchPhones(ctx context.Context, ids []string) (map[string][]ca
 					problems = append(problems, fmt.Sprintf("user %s: phoneMethods: %s", maskID(uid), b))
 				}
 				got[uid] = p
+			case deniedStatus(status):
+				// Consent revoked or never granted: every user would come
+				// back without phones, and AuthFull would wipe them all.
+				return nil, nil, fmt.Errorf("phoneMethods of %s: status %d%s: %w: %s",
+					maskID(uid), status, errorCode(item.GetBody()), ErrPermission, grantPhones)
 			case status == 429:
 				attempts429[uid]++
 				if attempts429[uid] >= max429Attempts {
@@ -232,7 +240,7 @@ func (c *Client) fetchPhones(ctx context.Context, ids []string) (map[string][]ca
 				retry = append(retry, uid)
 				backoff := time.Duration(math.Pow(2, float64(attempts5xx[uid]-1))) * time.Second
 				wait = max(wait, retryAfter(item.GetHeaders(), backoff))
-			default: // 403, 404 and other client errors
+			default: // 404 (a user deleted meanwhile) and other client errors
 				problems = append(problems, fmt.Sprintf("user %s: phoneMethods: status %d%s", maskID(uid), status, errorCode(item.GetBody())))
 			}
 		}

@@ -23,6 +23,7 @@ import (
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	textser "github.com/microsoft/kiota-serialization-text-go"
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
@@ -194,7 +195,9 @@ func newCredential(cfg Config, authority string, transport *http.Client) (azcore
 // registered method does not show in the users delta. Users and methods are
 // read concurrently; phones are fetched in $batch requests as soon as the
 // methods report names a user with a phone. Any failure, including a batch
-// item that still fails after its retries, returns an error and no Update.
+// item that still fails after its retries, returns an error and no Update;
+// a 401 or 403 anywhere (a missing permission or consent) fails it with
+// ErrPermission, never a Problem.
 // Fetch must not be called concurrently with itself.
 func (c *Client) Fetch(ctx context.Context, cursor string, progress func(directory.Progress)) (*directory.Update, error) {
 	start := time.Now()
@@ -326,6 +329,47 @@ func hasPhoneMethod(methods []string) bool {
 
 // errStaleDelta marks a deltaLink Graph no longer accepts.
 var errStaleDelta = errors.New("delta link no longer valid")
+
+// ErrPermission marks a Fetch that failed because Graph refused a read with
+// 401 or 403: an application permission or its admin consent is missing
+// (or was revoked), or the tenant lacks the licence the methods report
+// needs. The error's text names what to grant. Such a Fetch returns no
+// Update: keeping the last good data beats storing a directory without
+// phones, in which the next outage would affect nobody.
+var ErrPermission = errors.New("graph permission missing")
+
+// What to grant when a read is refused, per API.
+const (
+	grantUsers   = "grant User.Read.All and admin consent"
+	grantMethods = "grant AuditLog.Read.All and admin consent; the report also needs Entra ID P1 or P2"
+	grantPhones  = "grant UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"
+)
+
+// deniedStatus reports whether status is Graph refusing access.
+func deniedStatus(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
+// denied wraps err with ErrPermission and what to grant when it is a 401 or
+// 403 answer from Graph; other errors pass unchanged.
+func denied(err error, grant string) error {
+	if err == nil {
+		return nil
+	}
+	status := 0
+	var oe *odataerrors.ODataError
+	var ae *abs.ApiError
+	switch {
+	case errors.As(err, &oe):
+		status = oe.ResponseStatusCode
+	case errors.As(err, &ae):
+		status = ae.ResponseStatusCode
+	}
+	if !deniedStatus(status) {
+		return err
+	}
+	return fmt.Errorf("%w (status %d; %w: %s)", err, status, ErrPermission, grant)
+}
 
 // privateBody hands the transport a private copy of the request body on
 // every attempt, so that a retry rewinding the shared reader cannot race

@@ -101,6 +101,7 @@ type fakeGraph struct {
 	throttle map[string]int    // user id → batch item 429s still to give
 	stale    int               // status for any $deltatoken: 400 or 410; 0 = accept
 	refuse   map[string]int    // kind → requests still to answer 429 (Retry-After: 1)
+	deny     map[string]int    // kind → status (401, 403) answered to every request
 	gzipSeen bool              // a request body came gzip-compressed
 	rawIDs   map[string]string // user id → escaped form seen in a batch url
 
@@ -139,6 +140,7 @@ func newFakeGraph(tb testing.TB, tenant fakeTenant) *fakeGraph {
 		itemCode:       map[string]int{},
 		throttle:       map[string]int{},
 		refuse:         map[string]int{},
+		deny:           map[string]int{},
 		rawIDs:         map[string]string{},
 		requests:       map[string]int{},
 		itemAttempts:   map[string]int{},
@@ -275,6 +277,7 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	f.requests[kind]++
 	n := f.requests[kind]
 	fail := f.failAt[kind] == n
+	deny := f.deny[kind]
 	wait := f.admit(kind, 1)
 	if f.refuse[kind] > 0 {
 		f.refuse[kind]--
@@ -283,6 +286,10 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	if wait > 0 {
 		graphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.", retrySeconds(wait))
+		return
+	}
+	if deny != 0 {
+		graphError(w, deny, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "")
 		return
 	}
 	if fail {
@@ -566,6 +573,8 @@ func (f *fakeGraph) phoneItem(id string) (int, any) {
 			return 404, errorBody("Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
 		case 403:
 			return 403, errorBody("accessDenied", "Request Authorization failed")
+		case 401:
+			return 401, errorBody("InvalidAuthenticationToken", "Access token validation failure.")
 		default:
 			return code, errorBody("generalException", "General exception while processing.")
 		}

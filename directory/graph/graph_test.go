@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"log/slog"
 	"math/big"
 	"reflect"
@@ -243,6 +244,52 @@ func TestFetchFailsWithoutUpdate(t *testing.T) {
 			}
 			if got != nil {
 				t.Errorf("Fetch returned an Update with its error: %+v", got)
+			}
+		})
+	}
+}
+
+// TestFetchFailsWhenPermissionMissing: a 401 or 403 on the phones (one
+// item or the whole $batch) or on the methods report means a permission or
+// its consent is missing for everyone. Returning an Update without those
+// phones (AuthFull) would wipe every cached phone, so Fetch must fail and
+// say what to grant.
+func TestFetchFailsWhenPermissionMissing(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(f *fakeGraph)
+		grant string
+	}{
+		{"403 on one phoneMethods item", func(f *fakeGraph) { f.itemCode[idOta] = 403 }, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
+		{"401 on one phoneMethods item", func(f *fakeGraph) { f.itemCode[idAoki] = 401 }, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
+		{"403 on every phoneMethods item", func(f *fakeGraph) {
+			for _, r := range loadTenant(t).UserRegistrationDetails {
+				f.itemCode[r.ID] = 403
+			}
+		}, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
+		{"403 on the $batch request", func(f *fakeGraph) { f.deny["batch"] = 403 }, "UserAuthMethod-Phone.Read.All"},
+		{"403 on the methods report", func(f *fakeGraph) { f.deny["report"] = 403 }, "AuditLog.Read.All and admin consent"},
+		{"401 on the methods report", func(f *fakeGraph) { f.deny["report"] = 401 }, "AuditLog.Read.All and admin consent"},
+		{"403 on the users delta", func(f *fakeGraph) { f.deny["delta"] = 403 }, "User.Read.All and admin consent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeGraph(t, loadTenant(t))
+			f.reportPageSize = 5
+			c, _ := testClient(t, f, nil)
+			tt.setup(f)
+			got, err := c.Fetch(context.Background(), "", nil)
+			if err == nil {
+				t.Fatalf("Fetch succeeded (auth entries %d, problems %q), want an error", len(got.Auth), got.Problems)
+			}
+			if got != nil {
+				t.Errorf("Fetch returned an Update with its error: %+v", got)
+			}
+			if !errors.Is(err, ErrPermission) {
+				t.Errorf("err = %v, want ErrPermission", err)
+			}
+			if !strings.Contains(err.Error(), tt.grant) {
+				t.Errorf("err = %v, want it to say %q", err, tt.grant)
 			}
 		})
 	}

@@ -76,7 +76,7 @@ func (c *Client) deltaRound(ctx context.Context, cursor string, prog *progressRe
 			if first && cursor != "" && isStaleDelta(err) {
 				return res, fmt.Errorf("%w: %w", errStaleDelta, err)
 			}
-			return res, fmt.Errorf("users delta page %d: %w", pages+1, err)
+			return res, fmt.Errorf("users delta page %d: %w", pages+1, denied(err, grantUsers))
 		}
 		pages++
 		for _, u := range page.GetValue() {

@@ -151,7 +151,7 @@ func cmdDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return usagef("usage: carrierwatch directory sync [--allow-shrink] | stats")
 	}
 	fs, path := flags("directory "+args[0], stderr)
-	shrink := fs.Bool("allow-shrink", false, "sync: allow a full sync to remove more than half of the cached users")
+	shrink := fs.Bool("allow-shrink", false, "sync: allow a full sync to remove more than half of the cached users, or the phones of more than half of the users with one")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}

@@ -240,11 +240,18 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// CopyTo writes a consistent copy of the database to path (which must not
-// exist), for dry runs and backups.
-func (s *DB) CopyTo(ctx context.Context, path string) error {
-	if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
-		return fmt.Errorf("copy database to %s: %w", path, err)
+// CopyFile writes a consistent copy of the database file src to dst
+// (which must not exist) without changing src: it is opened read-only and
+// not migrated. Dry runs work on such a copy.
+func CopyFile(ctx context.Context, src, dst string) error {
+	dsn := "file:" + (&url.URL{Path: src}).EscapedPath() + "?mode=ro&_pragma=busy_timeout(5000)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("copy database %s: %w", src, err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+		return fmt.Errorf("copy database %s to %s: %w", src, dst, err)
 	}
 	return nil
 }

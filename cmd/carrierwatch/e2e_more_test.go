@@ -74,6 +74,18 @@ func TestApprovalAndCancel(t *testing.T) {
 	if !strings.Contains(out, "awaiting_approval") || !strings.Contains(out, "6 total") {
 		t.Fatalf("campaign before approval:\n%s", out)
 	}
+	// A dry run shows what approval would release, and touches nothing.
+	before := stateFiles(t, cfg)
+	out, err := runCmd(t, "once", "--dry-run", "--config", cfg)
+	if err != nil || strings.Count(out, "outage") < 6 {
+		t.Fatalf("dry run with a campaign awaiting approval: %v\n%s", err, out)
+	}
+	if after := stateFiles(t, cfg); after != before {
+		t.Fatal("the dry run changed the state files")
+	}
+	if n := smtp.Count(); n != 0 {
+		t.Fatalf("dry run sent %d mails", n)
+	}
 	if _, err := runCmd(t, "campaigns", "approve", "1", "--config", cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -349,4 +361,15 @@ func TestOnceRefusesWhileDaemonSends(t *testing.T) {
 	if n := smtp.Count(); n != 6 {
 		t.Fatalf("%d mails, want 6", n)
 	}
+}
+
+// stateFiles returns the contents of the database files, to compare.
+func stateFiles(t *testing.T, cfg string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, name := range []string{"carrierwatch.db", "carrierwatch.db-wal"} {
+		data, _ := os.ReadFile(filepath.Join(filepath.Dir(cfg), "state", name))
+		b.Write(data)
+	}
+	return b.String()
 }

@@ -88,13 +88,8 @@ func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout
 	copyCfg := *cfg
 	copyCfg.StateDir = tmp
 	if _, err := os.Stat(real); err == nil {
-		db, err := store.Open(ctx, real)
-		if err != nil {
-			return err
-		}
-		err = db.CopyTo(ctx, filepath.Join(tmp, store.FileName))
-		db.Close()
-		if err != nil {
+		// Read-only and unmigrated: even a newer binary leaves it as it is.
+		if err := store.CopyFile(ctx, real, filepath.Join(tmp, store.FileName)); err != nil {
 			return err
 		}
 	}
@@ -107,9 +102,21 @@ func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout
 	a.transport = rec
 	a.dispatcher = notifier.NewDispatcher(a.db, rec, a.renderer.Render, notifier.DispatcherConfig{Workers: 1}, logger, nil)
 	a.engine.Dispatcher = a.dispatcher
-	// Approval is an admin's step: show what approval would release too.
+	// Approval is an admin's step: show what approval would release too,
+	// for campaigns planned now and those already waiting.
 	copyCfg.Notify.RequireApproval = false
 	a.engine.SetConfig(&copyCfg)
+	camps, err := a.db.Campaigns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range camps {
+		if c.State == carrierwatch.CampaignAwaitingApproval {
+			if _, err := a.db.ApproveCampaign(ctx, c.ID); err != nil {
+				return err
+			}
+		}
+	}
 	res, err := a.engine.Once(ctx, 0)
 	if err != nil && !errors.Is(err, pipeline.ErrUndelivered) {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carrierwatch/carrierwatch"
@@ -20,8 +21,9 @@ const RetirementDate = "2027-02-01"
 // links and incident facts. It is safe for concurrent use.
 type Renderer struct {
 	Engine    *Engine
-	Templates *templates.Renderer
+	Templates *templates.Renderer // until SetTemplates replaces them
 
+	swapped   atomic.Pointer[templates.Renderer]
 	mu        sync.Mutex
 	incidents map[int64]*carrierwatch.Incident
 }
@@ -55,7 +57,11 @@ func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrie
 			d.CarrierName = c.Name
 		}
 	}
-	subject, text, html, err := r.Templates.Render(d)
+	tmpl := r.Templates
+	if t := r.swapped.Load(); t != nil {
+		tmpl = t
+	}
+	subject, text, html, err := tmpl.Render(d)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +70,10 @@ func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrie
 		Kind: m.Kind, Segment: m.Segment, IncidentID: m.IncidentID, Date: time.Now(),
 	}, nil
 }
+
+// SetTemplates makes later renders use t (a reload with new templates).
+// Safe while rendering.
+func (r *Renderer) SetTemplates(t *templates.Renderer) { r.swapped.Store(t) }
 
 // incident returns an incident, cached; fresh forces a reload (a resolved
 // mail needs the resolution time).

@@ -19,6 +19,7 @@ import (
 	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/directory"
 	"github.com/carrierwatch/carrierwatch/metrics"
+	"github.com/carrierwatch/carrierwatch/templates"
 )
 
 // shutdownGrace bounds how long the daemon waits for running jobs and the
@@ -159,6 +160,12 @@ func (d *daemon) run(ctx context.Context) error {
 		d.dispatcher.Run(sendCtx)
 	}()
 
+	// SIGHUP's default action ends the process: catch it before systemd
+	// hears READY and may send a reload.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	srv, err := d.serveHTTP()
 	if err != nil {
 		stopSending()
@@ -188,9 +195,6 @@ func (d *daemon) run(ctx context.Context) error {
 	d.logger.Info("carrierwatch running", "version", Version, "carriers", len(d.cfg.Carriers),
 		"poll", d.cfg.Schedule.Poll, "directory_sync", d.cfg.Schedule.DirectorySync, "http", d.cfg.HTTP.Listen)
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 loop:
 	for {
 		select {
@@ -308,10 +312,15 @@ func (d *daemon) reload(ctx context.Context) {
 	if cfg.StateDir != d.cfg.StateDir || cfg.HTTP != d.cfg.HTTP || cfg.Log.Format != d.cfg.Log.Format {
 		d.logger.Warn("state_dir, http and log.format changes take effect on restart")
 	}
-	if cfg.Mail.Transport != d.cfg.Mail.Transport || cfg.Mail.SMTP.Host != d.cfg.Mail.SMTP.Host || cfg.Mail.Concurrency != d.cfg.Mail.Concurrency || cfg.Mail.RatePerSecond != d.cfg.Mail.RatePerSecond {
-		d.logger.Warn("mail transport, concurrency and rate changes take effect on restart")
+	if cfg.Mail != d.cfg.Mail {
+		d.logger.Warn("mail.* changes (transport, from, smtp, rate, concurrency) take effect on restart")
 	}
 	provider, err := newProvider(cfg, d.logger)
+	if err != nil {
+		d.logger.Error("reload failed; keeping the running config", "config", d.path, "err", err)
+		return
+	}
+	tmpl, err := templates.New(cfg.Notify.TemplatesDir)
 	if err != nil {
 		d.logger.Error("reload failed; keeping the running config", "config", d.path, "err", err)
 		return
@@ -321,6 +330,7 @@ func (d *daemon) reload(ctx context.Context) {
 		return
 	}
 	d.provider.set(provider)
+	d.renderer.SetTemplates(tmpl)
 	d.engine.SetConfig(cfg)
 	d.cfg = cfg
 	setLevel(d.level, cfg.Log.Level)

@@ -46,12 +46,16 @@ type Engine struct {
 	// AllowShrink lets the next directory sync remove any share of users.
 	AllowShrink bool
 
-	cfg      atomic.Pointer[config.Config]
-	pollMu   sync.Mutex
-	syncMu   sync.Mutex
-	planMu   sync.Mutex
-	planned  map[int64]bool // open incidents planned since the last change
-	lastPoll atomic.Int64   // unix ms of the last poll cycle that reached a source
+	cfg     atomic.Pointer[config.Config]
+	pollMu  sync.Mutex
+	syncMu  sync.Mutex
+	planMu  sync.Mutex
+	planned map[int64]bool // open incidents planned since the last change
+	// followedUp is when each recently resolved incident's follow-ups were
+	// last planned: again every 10 minutes (outage mails that were on the
+	// wire at the resolution finish later), not on every poll.
+	followedUp map[int64]time.Time
+	lastPoll   atomic.Int64 // unix ms of the last poll cycle that reached a source
 }
 
 // SetConfig installs cfg for the next cycle and marks every open incident
@@ -380,10 +384,17 @@ func (e *Engine) Plan(ctx context.Context) (planned int, err error) {
 			if time.Since(inc.ResolvedAt) > 48*time.Hour {
 				continue
 			}
+			if e.followedUp == nil {
+				e.followedUp = map[int64]time.Time{}
+			}
+			if last, ok := e.followedUp[inc.ID]; ok && time.Since(last) < 10*time.Minute {
+				continue
+			}
 			r, err := p.PlanResolved(ctx, inc)
 			if err != nil {
 				return planned, err
 			}
+			e.followedUp[inc.ID] = time.Now()
 			planned += r.New
 		}
 	}

@@ -123,22 +123,32 @@ type Mail struct {
 // SendError is a delivery failure with the server's word on it.
 type SendError struct {
 	// Permanent is true when retrying cannot help (5xx for every
-	// recipient, a message the server refuses).
+	// recipient, a message that cannot be built).
 	Permanent bool
+	// Refused is true when the relay refused the message as a whole: a
+	// 5xx reply to MAIL FROM, to DATA or to the end of the content. Such a
+	// refusal may hold for every message (a sending quota, a sender the
+	// relay does not accept) or for this one only (a content filter), so
+	// it is not Permanent: the caller retries it a few times and pauses
+	// sending, and gives the message up after repeated refusals.
+	Refused bool
 	// Reply is the server's reply text, for the outbox record.
 	Reply string
 	Err   error
 }
 
 func (e *SendError) Error() string {
-	kind := "temporary"
-	if e.Permanent {
-		kind = "permanent"
+	kind := "temporary send failure"
+	switch {
+	case e.Permanent:
+		kind = "permanent send failure"
+	case e.Refused:
+		kind = "message refused by the relay"
 	}
 	if e.Reply != "" {
-		return fmt.Sprintf("%s send failure, server said %q: %v", kind, e.Reply, e.Err)
+		return fmt.Sprintf("%s, server said %q: %v", kind, e.Reply, e.Err)
 	}
-	return fmt.Sprintf("%s send failure: %v", kind, e.Err)
+	return fmt.Sprintf("%s: %v", kind, e.Err)
 }
 
 func (e *SendError) Unwrap() error { return e.Err }

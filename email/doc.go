@@ -4,8 +4,11 @@
 // write: multipart/alternative text and HTML in UTF-8 with the
 // X-Carrierwatch-* headers of DESIGN.md's contract.
 //
-// Delivery failures are *carrierwatch.SendError values that tell a retry
-// (4xx, a server gone away, a timeout, a TLS failure) from a permanent
-// refusal (5xx). It does not render, rate-limit, queue or retry: the
-// notifier's outbox does that.
+// Delivery failures are *carrierwatch.SendError values: temporary (4xx for
+// every recipient, a server gone away, a timeout, a TLS or login failure),
+// permanent (5xx for every recipient), or Refused (5xx to MAIL FROM or
+// DATA: the relay refuses the message, perhaps every message, e.g. a
+// sending quota). When some recipients accept, the mail goes to them and
+// the refused ones are logged masked. The package does not render,
+// rate-limit, queue or retry: the notifier's outbox does that.
 package email

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,7 +64,9 @@ type SMTPConfig struct {
 // every RCPT TO and DATA at once and then reads their replies in order;
 // otherwise it waits for each reply in turn.
 type SMTP struct {
-	dialer  *mail.Client // holds the dial, TLS and AUTH settings
+	host    string
+	opts    []mail.Option // the dial, TLS and AUTH settings but the timeout
+	dialer  *mail.Client  // opts with the configured timeout
 	from    fromParts
 	timeout time.Duration
 	maxIdle int
@@ -109,7 +112,7 @@ func NewSMTP(cfg SMTPConfig, from string, maxIdle int, logger *slog.Logger) (*SM
 		InsecureSkipVerify: cfg.InsecureSkipVerify, //nolint:gosec // an explicit, documented test setting
 		MinVersion:         tls.VersionTLS12,
 	}
-	opts := []mail.Option{mail.WithTimeout(cfg.Timeout), mail.WithTLSConfig(tlsConf)}
+	opts := []mail.Option{mail.WithTLSConfig(tlsConf)}
 	port := cfg.Port
 	switch cfg.TLS {
 	case TLSStartTLS, "":
@@ -138,25 +141,32 @@ func NewSMTP(cfg SMTPConfig, from string, maxIdle int, logger *slog.Logger) (*SM
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
 			mail.WithUsername(cfg.Username), mail.WithPassword(cfg.Password))
 	}
-	dialer, err := mail.NewClient(cfg.Host, opts...)
+	opts = slices.Clip(opts)
+	dialer, err := mail.NewClient(cfg.Host, append(opts, mail.WithTimeout(cfg.Timeout))...)
 	if err != nil {
 		// go-mail's option errors name no secret.
 		return nil, fmt.Errorf("new smtp transport: %w", err)
 	}
-	return &SMTP{dialer: dialer, from: snd, timeout: cfg.Timeout, maxIdle: maxIdle, logger: logger}, nil
+	return &SMTP{host: cfg.Host, opts: opts, dialer: dialer, from: snd, timeout: cfg.Timeout, maxIdle: maxIdle, logger: logger}, nil
 }
 
 // Send delivers m to all of m.To in one message. It returns nil when the
 // server accepted the message for at least one recipient: recipients
-// refused with 5xx are logged (masked) and dropped. Otherwise it returns a
-// *carrierwatch.SendError: permanent for a 5xx reply (every recipient
-// refused, the sender or the content refused) or a mail that cannot be
-// built; temporary for a 4xx reply, any recipient refused with 4xx (the
-// whole message is left for a retry), a connection, TLS or AUTH failure, a
-// timeout, or a cancelled ctx.
+// refused, with 4xx or 5xx, are logged (masked) and dropped. Otherwise it
+// returns a *carrierwatch.SendError:
+//   - Permanent when every recipient was refused with 5xx, or the mail
+//     cannot be built;
+//   - Refused (not Permanent) for a 5xx reply to MAIL FROM, to DATA or to
+//     the end of the content: the relay refuses the message as a whole,
+//     which may hold for every message (a sending quota) or for this one
+//     (a content filter), so the caller decides how often to retry;
+//   - temporary for every recipient refused and at least one with 4xx,
+//     any other 4xx reply, a connection, TLS or AUTH failure, a timeout,
+//     or a cancelled ctx.
 //
 // ctx bounds the dial; its deadline, when sooner than the configured
-// timeout, also bounds the transaction.
+// timeout, bounds the whole Send: the greeting, STARTTLS and AUTH of a new
+// connection as well as the transaction.
 func (s *SMTP) Send(ctx context.Context, m *carrierwatch.Mail) error {
 	w := getWire()
 	defer putWire(w)
@@ -172,7 +182,7 @@ func (s *SMTP) Send(ctx context.Context, m *carrierwatch.Mail) error {
 			// Nothing about the message is wrong when the server cannot
 			// be reached or refuses our TLS or credentials: retry later.
 			se := classify(m.MessageID, "connect to smtp server", err)
-			se.Permanent = false
+			se.Refused = false
 			return se
 		}
 		res := s.transact(ctx, cn, m.MessageID, w)
@@ -188,6 +198,8 @@ func (s *SMTP) Send(ctx context.Context, m *carrierwatch.Mail) error {
 			continue
 		}
 		if len(res.refused) > 0 && res.err == nil {
+			// A recipient refused with 4xx does not get this message:
+			// holding it back for everyone else would delay them all.
 			s.logger.Warn("smtp recipients refused, message sent to the others",
 				"message_id", m.MessageID, "refused", maskAddresses(res.refused), "reply", res.refusedReply)
 		}
@@ -203,16 +215,16 @@ type result struct {
 	err          error
 	usable       bool     // the connection can carry another transaction
 	stale        bool     // the first command found the connection dead
-	refused      []string // recipients refused with 5xx while others were accepted
+	refused      []string // recipients refused while others were accepted
 	refusedReply string
 }
 
 // transact runs one mail transaction on cn. With pipelining, MAIL FROM,
 // every RCPT TO and DATA go out in one write and their replies are read in
 // order; without it, each command waits for its reply and DATA is sent
-// only when it is wanted. Either way the outcome is the same: recipients
-// refused with 5xx are dropped when another was accepted, a 4xx for any
-// recipient leaves the whole message unsent.
+// only when it is wanted. Either way the outcome is the same: refused
+// recipients (4xx or 5xx) are dropped when another was accepted; when none
+// was, the message is not sent.
 func (s *SMTP) transact(ctx context.Context, cn *conn, id string, w *wire) result {
 	timeout := s.timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
@@ -258,7 +270,7 @@ func (s *SMTP) transact(ctx context.Context, cn *conn, id string, w *wire) resul
 
 	accepted := 0
 	var refused, refusedReplies []string
-	tempRefusal := false
+	tempRefusal := false // a recipient was refused with 4xx
 	for _, rcpt := range rcpts {
 		if cn.pipelining {
 			pending--
@@ -283,14 +295,15 @@ func (s *SMTP) transact(ctx context.Context, cn *conn, id string, w *wire) resul
 		}
 	}
 	refusedReply := strings.Join(refusedReplies, "; ")
-	if accepted == 0 || tempRefusal {
+	if accepted == 0 {
 		// A pipelined DATA is answered with an error here; a server that
 		// invites the content anyway can only be told no by hanging up.
 		usable := skipReplies(text, pending) && c.Reset() == nil
 		err := fmt.Errorf("send mail %s: %d of %d recipients refused", id, len(refused), len(rcpts))
 		return result{usable: usable, err: &carrierwatch.SendError{
-			// Permanent only when nobody can get it, ever.
-			Permanent: accepted == 0 && !tempRefusal,
+			// Permanent only when nobody can get it, ever; a 4xx
+			// recipient may accept it later.
+			Permanent: !tempRefusal,
 			Reply:     refusedReply,
 			Err:       err,
 		}}
@@ -388,17 +401,18 @@ func skipReplies(text *textproto.Conn, n int) bool {
 	return true
 }
 
-// classify turns a command's error into a SendError: a 5xx reply is
-// permanent, everything else (4xx, I/O errors, timeouts) temporary. A
-// reply goes into Reply with addresses masked (servers quote the refused
-// address), and is not repeated in Err.
+// classify turns the error of a command that concerns the whole message
+// (MAIL FROM, DATA, the end of the content) into a SendError: a 5xx reply
+// is a refusal by the relay (Refused, not Permanent), everything else (4xx,
+// I/O errors, timeouts) temporary. A reply goes into Reply with addresses
+// masked (servers quote addresses), and is not repeated in Err.
 func classify(id, stage string, err error) *carrierwatch.SendError {
 	var tp *textproto.Error
 	if errors.As(err, &tp) {
 		return &carrierwatch.SendError{
-			Permanent: tp.Code >= 500 && tp.Code < 600,
-			Reply:     reply(err),
-			Err:       fmt.Errorf("send mail %s: %s refused with %03d", id, stage, tp.Code),
+			Refused: tp.Code >= 500 && tp.Code < 600,
+			Reply:   reply(err),
+			Err:     fmt.Errorf("send mail %s: %s refused with %03d", id, stage, tp.Code),
 		}
 	}
 	return &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: %s: %w", id, stage, err)}
@@ -429,7 +443,19 @@ func (s *SMTP) get(ctx context.Context) (cn *conn, reused bool, err error) {
 		return cn, true, nil
 	}
 	s.mu.Unlock()
-	c, err := s.dialer.DialToSMTPClientWithContext(ctx)
+	dialer := s.dialer
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < s.timeout {
+		// go-mail bounds the greeting, STARTTLS and AUTH by its timeout,
+		// not by ctx: a dialer with the time ctx leaves keeps the whole
+		// Send within ctx's deadline (the dispatcher's send timeout, which
+		// the shutdown grace relies on).
+		d, err := mail.NewClient(s.host, append(s.opts, mail.WithTimeout(max(time.Until(dl), time.Millisecond)))...)
+		if err != nil {
+			return nil, false, err
+		}
+		dialer = d
+	}
+	c, err := dialer.DialToSMTPClientWithContext(ctx)
 	if err != nil {
 		return nil, false, err
 	}

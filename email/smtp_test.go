@@ -111,14 +111,14 @@ func TestSMTPConnectFailuresAreTemporary(t *testing.T) {
 				t.Fatalf("error = %v, want a *SendError", err)
 			}
 			if tt.name == "no credentials for a server that wants them" {
-				// The server answers MAIL with 5xx: that is the message's
-				// permanent failure as far as SMTP tells.
-				if !se.Permanent {
-					t.Errorf("error = %v, want permanent", err)
+				// The server answers MAIL with 5xx: the relay refuses
+				// every message, which is no reason to fail this one.
+				if se.Permanent || !se.Refused {
+					t.Errorf("error = %v, want a relay refusal, not permanent", err)
 				}
 				return
 			}
-			if se.Permanent {
+			if se.Permanent || se.Refused {
 				t.Errorf("error = %v, want temporary", err)
 			}
 			if strings.Contains(err.Error(), "wrong") {
@@ -172,22 +172,23 @@ func TestSMTPReplies(t *testing.T) {
 		name          string
 		setup         func(*smtptest.Server)
 		wantPermanent bool
+		wantRefused   bool
 		wantReply     string
 	}{
 		{"every recipient 451", func(s *smtptest.Server) {
 			s.RejectRcpt("taro.alt@example.net", 451, "greylisted")
 			s.RejectRcpt("taro.yamada@example.ac.jp", 451, "greylisted")
-		}, false, "451"},
+		}, false, false, "451"},
 		{"every recipient 550", func(s *smtptest.Server) {
 			s.RejectRcpt("taro.alt@example.net", 550, "<taro.alt@example.net>: no such user")
 			s.RejectRcpt("taro.yamada@example.ac.jp", 550, "no such user")
-		}, true, "550 5.0.0 <t***@example.net>: no such user"},
+		}, true, false, "550 5.0.0 <t***@example.net>: no such user"},
 		{"one 550 and one 451", func(s *smtptest.Server) {
 			s.RejectRcpt("taro.alt@example.net", 550, "no such user")
 			s.RejectRcpt("taro.yamada@example.ac.jp", 451, "try later")
-		}, false, "451"},
-		{"data 451", func(s *smtptest.Server) { s.FailData(451, "local error", 1) }, false, "local error"},
-		{"data 554", func(s *smtptest.Server) { s.FailData(554, "content rejected", 1) }, true, "content rejected"},
+		}, false, false, "451"},
+		{"data 451", func(s *smtptest.Server) { s.FailData(451, "local error", 1) }, false, false, "local error"},
+		{"data 554", func(s *smtptest.Server) { s.FailData(554, "content rejected", 1) }, false, true, "content rejected"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,6 +205,9 @@ func TestSMTPReplies(t *testing.T) {
 			}
 			if got, want := carrierwatch.IsPermanent(err), tt.wantPermanent; got != want {
 				t.Errorf("IsPermanent = %v, want %v", got, want)
+			}
+			if got, want := se.Refused, tt.wantRefused; got != want {
+				t.Errorf("refused = %v, want %v (%v)", got, want, err)
 			}
 			if !strings.Contains(se.Reply, tt.wantReply) {
 				t.Errorf("reply = %q, want it to contain %q", se.Reply, tt.wantReply)
@@ -434,13 +438,15 @@ type scriptServer struct {
 	addr       string
 	pipelining bool
 
-	mu        sync.Mutex
-	rcptReply map[string]string // lower-case address: reply line
-	dataReply string            // reply to the final dot; "" for 250
-	msgs      []scriptMessage
-	commands  []string // verbs in arrival order
-	early     []string // verbs sent without waiting for the previous reply
-	conns     int
+	mu           sync.Mutex
+	mailReply    string            // reply to MAIL FROM; "" for 250
+	rcptReply    map[string]string // lower-case address: reply line
+	dataCmdReply string            // reply to DATA; "" for 354
+	dataReply    string            // reply to the final dot; "" for 250
+	msgs         []scriptMessage
+	commands     []string // verbs in arrival order
+	early        []string // verbs sent without waiting for the previous reply
+	conns        int
 }
 
 type scriptMessage struct {
@@ -511,9 +517,19 @@ func (s *scriptServer) serve(c net.Conn) {
 				say("250-script", "250 8BITMIME")
 			}
 		case "MAIL":
-			from, to = arg, nil
-			say("250 2.1.0 ok")
+			s.mu.Lock()
+			r := s.mailReply
+			s.mu.Unlock()
+			from, to = "", nil
+			if r == "" {
+				from, r = arg, "250 2.1.0 ok"
+			}
+			say(r)
 		case "RCPT":
+			if from == "" {
+				say("503 5.5.1 MAIL first")
+				continue
+			}
 			addr := strings.Trim(strings.TrimPrefix(strings.ToUpper(arg[:3])+arg[3:], "TO:"), "<>")
 			s.mu.Lock()
 			r := s.rcptReply[strings.ToLower(addr)]
@@ -526,6 +542,13 @@ func (s *scriptServer) serve(c net.Conn) {
 		case "DATA":
 			if from == "" || len(to) == 0 {
 				say("554 5.5.1 no valid recipients")
+				continue
+			}
+			s.mu.Lock()
+			r := s.dataCmdReply
+			s.mu.Unlock()
+			if r != "" {
+				say(r)
 				continue
 			}
 			say("354 go ahead")
@@ -541,7 +564,7 @@ func (s *scriptServer) serve(c net.Conn) {
 				data = append(data, strings.TrimPrefix(l, ".")...)
 			}
 			s.mu.Lock()
-			r := s.dataReply
+			r = s.dataReply
 			if r == "" {
 				s.msgs = append(s.msgs, scriptMessage{from: from, to: to, data: data})
 				r = "250 2.0.0 queued"
@@ -575,27 +598,37 @@ func (s *scriptServer) state() (msgs []scriptMessage, commands, early []string, 
 func TestSMTPExchanges(t *testing.T) {
 	const alt, main = "taro.alt@example.net", "taro.yamada@example.ac.jp"
 	tests := []struct {
-		name      string
-		rcpt      map[string]string
-		dataReply string
-		wantErr   bool
-		permanent bool
-		wantReply string
-		wantTo    string // accepted envelope recipients of the delivered message
-		// hangUp: a pipelined DATA was invited with 354 although the
-		// message must not go: the client can only hang up.
-		hangUp bool
+		name         string
+		mailReply    string
+		rcpt         map[string]string
+		dataCmdReply string
+		dataReply    string
+		wantErr      bool
+		permanent    bool
+		refused      bool // a relay refusal: the relay refused the whole message
+		wantReply    string
+		wantTo       string // accepted envelope recipients of the delivered message
+		wantLog      string // in the log of a message delivered to some recipients only
 	}{
 		{name: "delivered", wantTo: alt + "," + main},
-		{name: "first recipient refused", rcpt: map[string]string{alt: "550 5.1.1 <" + alt + ">: no such user"}, wantTo: main},
-		{name: "last recipient refused", rcpt: map[string]string{main: "553 5.1.3 bad address"}, wantTo: alt},
-		{name: "one recipient 451", rcpt: map[string]string{main: "451 4.7.1 greylisted"},
-			wantErr: true, wantReply: "451 4.7.1 greylisted", hangUp: true},
+		{name: "first recipient refused", rcpt: map[string]string{alt: "550 5.1.1 <" + alt + ">: no such user"},
+			wantTo: main, wantLog: "550 5.1.1 <t***@example.net>"},
+		{name: "last recipient refused", rcpt: map[string]string{main: "553 5.1.3 bad address"}, wantTo: alt, wantLog: "553 5.1.3"},
+		{name: "last recipient 451", rcpt: map[string]string{main: "451 4.7.1 greylisted"},
+			wantTo: alt, wantLog: "451 4.7.1 greylisted"},
+		{name: "first recipient 451", rcpt: map[string]string{alt: "451 4.7.1 greylisted"},
+			wantTo: main, wantLog: "451 4.7.1 greylisted"},
+		{name: "every recipient 451", rcpt: map[string]string{alt: "451 4.7.1 greylisted", main: "451 4.7.1 greylisted"},
+			wantErr: true, wantReply: "451 4.7.1 greylisted"},
 		{name: "one 550 and one 451", rcpt: map[string]string{alt: "550 5.1.1 no such user", main: "451 4.3.0 try later"},
 			wantErr: true, wantReply: "451 4.3.0"},
 		{name: "every recipient 550", rcpt: map[string]string{alt: "550 5.1.1 <" + alt + ">: no such user", main: "550 5.1.1 no such user"},
 			wantErr: true, permanent: true, wantReply: "550 5.1.1 <t***@example.net>: no such user"},
-		{name: "end of data 554", dataReply: "554 5.7.1 content rejected", wantErr: true, permanent: true, wantReply: "554 5.7.1 content rejected"},
+		{name: "mail from 550 quota", mailReply: "550 5.4.5 Daily user sending quota exceeded",
+			wantErr: true, refused: true, wantReply: "550 5.4.5 Daily user sending quota exceeded"},
+		{name: "mail from 451", mailReply: "451 4.3.0 try later", wantErr: true, wantReply: "451 4.3.0 try later"},
+		{name: "data 554", dataCmdReply: "554 5.7.1 not now", wantErr: true, refused: true, wantReply: "554 5.7.1 not now"},
+		{name: "end of data 554", dataReply: "554 5.7.1 content rejected", wantErr: true, refused: true, wantReply: "554 5.7.1 content rejected"},
 		{name: "end of data 451", dataReply: "451 4.3.0 local error", wantErr: true, wantReply: "451 4.3.0 local error"},
 	}
 	for _, pipelining := range []bool{false, true} {
@@ -610,7 +643,9 @@ func TestSMTPExchanges(t *testing.T) {
 				}
 				defer s.Close()
 				srv.mu.Lock()
+				srv.mailReply = tt.mailReply
 				maps.Copy(srv.rcptReply, tt.rcpt)
+				srv.dataCmdReply = tt.dataCmdReply
 				srv.dataReply = tt.dataReply
 				srv.mu.Unlock()
 
@@ -627,6 +662,12 @@ func TestSMTPExchanges(t *testing.T) {
 					}
 					if got, want := se.Permanent, tt.permanent; got != want {
 						t.Errorf("permanent = %v, want %v (%v)", got, want, err)
+					}
+					if got, want := carrierwatch.IsPermanent(err), tt.permanent; got != want {
+						t.Errorf("IsPermanent = %v, want %v (%v)", got, want, err)
+					}
+					if got, want := se.Refused, tt.refused; got != want {
+						t.Errorf("refused = %v, want %v (%v)", got, want, err)
 					}
 					if !strings.Contains(se.Reply, tt.wantReply) {
 						t.Errorf("reply = %q, want it to contain %q", se.Reply, tt.wantReply)
@@ -649,8 +690,12 @@ func TestSMTPExchanges(t *testing.T) {
 					}
 					checkMessage(t, msgs[0].data, m)
 				}
-				if out := logs.String(); strings.Contains(out, "taro.") {
+				out := logs.String()
+				if strings.Contains(out, "taro.") {
 					t.Errorf("log shows an address unmasked:\n%s", out)
+				}
+				if tt.wantLog != "" && !strings.Contains(out, tt.wantLog) {
+					t.Errorf("log does not show the refusal %q:\n%s", tt.wantLog, out)
 				}
 				if pipelining {
 					if len(early) == 0 {
@@ -660,7 +705,7 @@ func TestSMTPExchanges(t *testing.T) {
 					if len(early) != 0 {
 						t.Errorf("commands %v were sent before the reply to the one before, to a server without PIPELINING", early)
 					}
-					if tt.wantErr && tt.dataReply == "" && slices.Contains(commands, "DATA") {
+					if tt.wantErr && tt.dataCmdReply == "" && tt.dataReply == "" && slices.Contains(commands, "DATA") {
 						t.Errorf("commands %v: DATA sent for a message that cannot go", commands)
 					}
 				}
@@ -668,7 +713,9 @@ func TestSMTPExchanges(t *testing.T) {
 				// The next message goes through, on the same connection
 				// unless the client had to hang up.
 				srv.mu.Lock()
+				srv.mailReply = ""
 				clear(srv.rcptReply)
+				srv.dataCmdReply = ""
 				srv.dataReply = ""
 				srv.mu.Unlock()
 				if err := s.Send(t.Context(), testMail(2)); err != nil {
@@ -683,12 +730,8 @@ func TestSMTPExchanges(t *testing.T) {
 				} else if got != want {
 					t.Errorf("server has %d messages, want %d", got, want)
 				}
-				wantConns := 1
-				if pipelining && tt.hangUp {
-					wantConns = 2
-				}
-				if got := conns; got != wantConns {
-					t.Errorf("connections = %d, want %d", got, wantConns)
+				if got, want := conns, 1; got != want {
+					t.Errorf("connections = %d, want %d", got, want)
 				}
 			})
 		}
@@ -696,9 +739,8 @@ func TestSMTPExchanges(t *testing.T) {
 }
 
 // TestSMTPPipelinesWithGoSMTP checks that the server of the other tests
-// offers PIPELINING and gets it, and the go-smtp side of a recipient with
-// 4xx among accepted ones: its DATA is invited, so the client hangs up
-// before any content.
+// offers PIPELINING and gets it, and the go-smtp side of recipients
+// refused among accepted ones: the others get the message.
 func TestSMTPPipelinesWithGoSMTP(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	s := newSMTP(t, srv, SMTPConfig{}, 1)
@@ -724,19 +766,25 @@ func TestSMTPPipelinesWithGoSMTP(t *testing.T) {
 	checkMessage(t, msgs[0].Data, m)
 
 	srv.RejectRcpt("taro.alt@example.net", 451, "greylisted")
-	err := s.Send(t.Context(), m)
-	if err == nil || carrierwatch.IsPermanent(err) {
-		t.Fatalf("send with one recipient 451: %v, want a temporary error", err)
+	if err := s.Send(t.Context(), m); err != nil {
+		t.Fatalf("send with the middle recipient 451: %v", err)
 	}
-	if got, want := srv.Count(), 1; got != want {
-		t.Errorf("server accepted %d messages, want %d", got, want)
+	msgs = srv.Messages()
+	if got, want := len(msgs), 2; got != want {
+		t.Fatalf("server has %d messages, want %d", got, want)
+	}
+	if got, want := strings.Join(msgs[1].To, ","), "a@example.org,b@example.org"; got != want {
+		t.Errorf("envelope to = %q, want %q", got, want)
 	}
 	srv.RejectRcpt("taro.alt@example.net", 0, "")
 	if err := s.Send(t.Context(), m); err != nil {
 		t.Fatalf("send after: %v", err)
 	}
-	if got, want := srv.Count(), 2; got != want {
+	if got, want := srv.Count(), 3; got != want {
 		t.Errorf("server accepted %d messages, want %d", got, want)
+	}
+	if got := srv.Connections(); got != 1 {
+		t.Errorf("connections = %d, want 1", got)
 	}
 }
 
@@ -770,5 +818,56 @@ func TestWriteData(t *testing.T) {
 				t.Errorf("writeData changed its input to %q", got)
 			}
 		})
+	}
+}
+
+// TestSMTPSendKeepsToContextDeadline dials a server that never greets: a
+// ctx deadline sooner than the configured timeout must end the Send, not
+// the timeout (the dispatcher's send timeout is what shutdown relies on).
+func TestSMTPSendKeepsToContextDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, silent
+			mu.Unlock()
+		}
+	})
+	host, port := hostPort(t, ln.Addr().String())
+	const timeout = 20 * time.Second
+	s, err := NewSMTP(SMTPConfig{Host: host, Port: port, TLS: TLSNone, Timeout: timeout}, testFrom, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Send(ctx, testMail(1))
+	took := time.Since(start)
+	if err == nil || carrierwatch.IsPermanent(err) {
+		t.Errorf("error = %v, want a temporary error", err)
+	}
+	if took >= timeout/2 {
+		t.Errorf("Send took %v with a 200ms ctx deadline; it waited for the %v timeout", took.Round(time.Millisecond), timeout)
 	}
 }

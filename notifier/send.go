@@ -2,9 +2,11 @@ package notifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,8 +17,9 @@ import (
 )
 
 // Transport delivers one rendered mail. Implementations return a
-// *carrierwatch.SendError to say whether a failure is permanent; any other
-// error is taken as temporary. They must be safe for concurrent use.
+// *carrierwatch.SendError to say whether a failure is permanent or a
+// refusal of the whole message by the relay; any other error is taken as
+// temporary. They must be safe for concurrent use.
 type Transport interface {
 	Send(ctx context.Context, m *carrierwatch.Mail) error
 }
@@ -29,6 +32,9 @@ type Outbox interface {
 	ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Message, error)
 	MarkSent(ctx context.Context, ids ...int64) error
 	MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error
+	// Release hands back a claimed message that was never put on the
+	// wire, due at at, without counting the claim as an attempt.
+	Release(ctx context.Context, id int64, at time.Time) error
 	MarkFailed(ctx context.Context, id int64, errText string) error
 	NextDue(ctx context.Context) (time.Time, bool, error)
 }
@@ -45,13 +51,34 @@ type DispatcherConfig struct {
 	RatePerSecond float64 // global limit; 0 = none
 	BaseBackoff   time.Duration
 	MaxBackoff    time.Duration
-	// GiveUpAfter is how long a message may keep failing temporarily
-	// before it is marked failed (default 48h).
-	GiveUpAfter time.Duration
-	// SendTimeout bounds one delivery (default 2m). A send in progress
-	// when the daemon stops is allowed to finish within it.
+	// GiveUpAfter and GiveUpAttempts say when a message that keeps
+	// failing temporarily is marked failed ("gave up"): once it has had at
+	// least GiveUpAttempts attempts (default 20) and was planned more than
+	// GiveUpAfter ago (default 48h). Both must hold, so a campaign approved
+	// long after it was planned still gets its retries.
+	GiveUpAfter    time.Duration
+	GiveUpAttempts int
+	// SendTimeout bounds one delivery (default 20s: one SMTP transaction
+	// of a ~6 KB mail, with a dial, TLS and login, has ample time). A send
+	// in progress when the daemon stops is allowed to finish within it, so
+	// it must stay below the daemon's shutdown grace (25s): a send cut off
+	// there would be sent again after the restart.
 	SendTimeout time.Duration
 }
+
+// DefaultSendTimeout is DispatcherConfig.SendTimeout when it is zero.
+const DefaultSendTimeout = 20 * time.Second
+
+// maxRefusals is how many times the relay may refuse a message as a whole
+// (a 5xx to MAIL FROM or DATA) before the message is marked failed: often
+// enough to ride out a relay-wide refusal such as a sending quota, few
+// enough that a message a content filter rejects is not retried for days.
+const maxRefusals = 5
+
+// markSentPatience is how long the committer keeps retrying to record
+// delivered messages before it gives up (they are then sent again after a
+// restart).
+const markSentPatience = 30 * time.Second
 
 // Dispatcher sends the outbox. Create it with NewDispatcher; Run and Drain
 // must not be called concurrently with each other.
@@ -91,8 +118,11 @@ func NewDispatcher(out Outbox, t Transport, render RenderFunc, cfg DispatcherCon
 	if cfg.GiveUpAfter <= 0 {
 		cfg.GiveUpAfter = 48 * time.Hour
 	}
+	if cfg.GiveUpAttempts <= 0 {
+		cfg.GiveUpAttempts = 20
+	}
 	if cfg.SendTimeout <= 0 {
-		cfg.SendTimeout = 2 * time.Minute
+		cfg.SendTimeout = DefaultSendTimeout
 	}
 	lim := rate.NewLimiter(rate.Inf, 1)
 	if cfg.RatePerSecond > 0 {
@@ -147,8 +177,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 }
 
 // Drain sends every sendable message. If wait is positive it also waits
-// for retries that fall due within wait. It returns how many messages
-// remain unsent because they are waiting for a retry.
+// for retries that fall due within wait. It returns how many messages of
+// active campaigns remain unsent because they are waiting for a retry (or
+// for a pause to end); messages of campaigns awaiting approval do not
+// count.
 func (d *Dispatcher) Drain(ctx context.Context, wait time.Duration) (waiting int, err error) {
 	deadline := d.now().Add(wait)
 	for {
@@ -178,15 +210,18 @@ func (d *Dispatcher) Drain(ctx context.Context, wait time.Duration) (waiting int
 	}
 }
 
-// outboxCounter is an Outbox that can also count its messages (the store
-// can); progress logs and Drain's result use it when it is there.
+// outboxCounter is an Outbox that can also count the messages of active
+// campaigns, the ones it may send (the store can); progress logs and
+// Drain's result use it when it is there.
 type outboxCounter interface {
-	OutboxCounts(ctx context.Context) (carrierwatch.MessageCounts, error)
+	ActiveOutboxCounts(ctx context.Context) (carrierwatch.MessageCounts, error)
 }
 
+// countPending counts the unsent messages of active campaigns; without a
+// counter it says 1, "something may be left".
 func (d *Dispatcher) countPending(ctx context.Context) (int, error) {
 	if c, ok := d.out.(outboxCounter); ok {
-		n, err := c.OutboxCounts(ctx)
+		n, err := c.ActiveOutboxCounts(ctx)
 		return n.Pending, err
 	}
 	return 1, nil
@@ -221,7 +256,7 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 			defer wg.Done()
 			for m := range jobs {
 				if ctx.Err() != nil || d.pauseLeft() > 0 {
-					// Not on the wire: hand it back untouched.
+					// Not on the wire: hand it back, attempt not counted.
 					d.requeue(m, d.pausedAt())
 					continue
 				}
@@ -263,7 +298,7 @@ func (d *Dispatcher) logProgress(ctx context.Context) {
 	p := d.Progress()
 	attrs := []any{"sent", p.Sent, "failed", p.Failed, "retried", p.Retried}
 	if c, ok := d.out.(outboxCounter); ok {
-		if n, err := c.OutboxCounts(ctx); err == nil {
+		if n, err := c.ActiveOutboxCounts(ctx); err == nil {
 			attrs = append(attrs, "outbox_pending", n.Pending-n.Waiting, "outbox_waiting_retry", n.Waiting, "outbox_total", n.Total)
 		}
 	}
@@ -283,7 +318,6 @@ type markReq struct {
 // duplicates a crash can cause), while concurrent workers share one
 // transaction.
 func (d *Dispatcher) commitSent(marks <-chan markReq) {
-	ctx := context.Background()
 	for first := range marks {
 		batch := []markReq{first}
 	more:
@@ -302,24 +336,50 @@ func (d *Dispatcher) commitSent(marks <-chan markReq) {
 		for i, r := range batch {
 			ids[i] = r.id
 		}
-		if err := d.out.MarkSent(ctx, ids...); err != nil {
-			d.logger.Error("mails sent but not recorded; they may be sent again after a restart", "messages", len(ids), "err", err)
-		}
+		d.markSent(ids)
 		for _, r := range batch {
 			close(r.done)
 		}
 	}
 }
 
-// requeue returns a claimed message that was never sent, without counting
-// an attempt against it.
+// markSent records delivered messages, retrying with a short backoff for
+// up to markSentPatience (MarkSent is idempotent): a message left sending
+// is sent again after a restart. The workers whose messages these are wait
+// meanwhile, so no more unrecorded deliveries pile up.
+func (d *Dispatcher) markSent(ids []int64) {
+	ctx := context.Background()
+	giveUp := time.Now().Add(markSentPatience)
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := d.out.MarkSent(ctx, ids...)
+		if err == nil {
+			if attempt > 1 {
+				d.logger.Info("sent mails recorded after retrying", "messages", len(ids), "attempts", attempt)
+			}
+			return
+		}
+		if time.Now().Add(wait).After(giveUp) {
+			d.logger.Error("mails sent but not recorded; they may be sent again after a restart", "messages", len(ids), "attempts", attempt, "err", err)
+			return
+		}
+		d.logger.Warn("could not record sent mails; retrying", "messages", len(ids), "attempt", attempt, "retry_in", wait, "err", err)
+		time.Sleep(wait)
+		wait = min(wait*2, 2*time.Second)
+	}
+}
+
+// requeue hands a claimed message that was never put on the wire back to
+// the outbox, due at at (now when zero), and takes back the attempt its
+// claim counted: it is not "waiting for retry" and its backoff does not
+// grow.
 func (d *Dispatcher) requeue(m *carrierwatch.Message, at time.Time) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(context.Background()), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if at.IsZero() {
 		at = d.now()
 	}
-	if err := d.out.MarkRetry(ctx, m.ID, at, m.LastError); err != nil {
+	if err := d.out.Release(ctx, m.ID, at); err != nil {
 		d.logger.Error("could not hand a message back to the outbox; it is retried after a restart", "message_id", m.ID, "err", err)
 	}
 }
@@ -334,7 +394,8 @@ func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message, marks
 		return
 	}
 	// The send and its bookkeeping outlive ctx: a message on the wire when
-	// the daemon stops is finished and recorded, so it is not sent twice.
+	// the daemon stops is finished within SendTimeout (less than the
+	// shutdown grace) and recorded, so it is not sent twice.
 	bg := context.WithoutCancel(ctx)
 	mail, err := d.render(bg, m)
 	if err != nil {
@@ -362,13 +423,25 @@ func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message, marks
 		d.fail(bg, m, err.Error(), true)
 		return
 	}
-	// Temporary: retry with backoff, and pause everyone while the relay
-	// keeps failing so a dead relay is not hammered.
-	age := d.now().Sub(m.CreatedAt)
-	if !m.CreatedAt.IsZero() && age > d.cfg.GiveUpAfter {
-		d.fail(bg, m, fmt.Sprintf("gave up after %s of temporary failures: %v", age.Round(time.Minute), err), false)
-		return
+	d.retry(bg, m, err)
+}
+
+// retry handles a failure that is not permanent: a temporary one, or a
+// refusal of the whole message by the relay (a 5xx to MAIL FROM or DATA,
+// which may hold for every message, such as a sending quota). Both count
+// towards the pause of all sending, so a failing or refusing relay is not
+// hammered. The message is retried with backoff, unless the relay has
+// refused it maxRefusals times or it has had GiveUpAttempts attempts and
+// is older than GiveUpAfter.
+func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err error) {
+	var se *carrierwatch.SendError
+	refused := errors.As(err, &se) && se.Refused
+	refusals := refusalsIn(m.LastError)
+	if refused {
+		refusals++
 	}
+	errText := redactAddrs(err.Error())
+
 	d.mu.Lock()
 	d.consecutive++
 	n := d.consecutive
@@ -377,19 +450,70 @@ func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message, marks
 		pause := backoff(d.cfg.BaseBackoff, d.cfg.MaxBackoff, n/d.cfg.Workers)
 		if until := d.now().Add(pause); until.After(d.pausedUntil) {
 			d.pausedUntil = until
-			d.logger.Warn("mail relay failing; pausing all sending", "pause", pause.Round(time.Second), "consecutive_failures", n, "err", redactAddrs(err.Error()))
+			d.logger.Warn("mail relay failing; pausing all sending", "pause", pause.Round(time.Second), "consecutive_failures", n, "err", errText)
 		}
-		delay = max(delay, d.pausedUntil.Sub(d.now()))
 	}
+	if left := d.pausedUntil.Sub(d.now()); left > 0 {
+		// Behind the messages handed back for the pause (due when it
+		// ends): while the relay fails or refuses everything, the
+		// failures rotate through the outbox instead of hitting the same
+		// few messages until they give up.
+		delay += left
+	}
+	d.mu.Unlock()
+	if refused {
+		// Loud: a relay that refuses every message (a quota, a sender it
+		// no longer accepts) needs an admin.
+		d.logger.Error("relay refuses messages", "message_id", m.ID, "refusals", refusals, "max_refusals", maxRefusals, "reply", redactAddrs(se.Reply), "err", errText)
+	}
+
+	age := d.now().Sub(m.CreatedAt)
+	switch {
+	case refused && refusals >= maxRefusals:
+		d.fail(ctx, m, fmt.Sprintf("relay refused it %d times: %s", refusals, errText), true)
+		return
+	case m.Attempts >= d.cfg.GiveUpAttempts && !m.CreatedAt.IsZero() && age > d.cfg.GiveUpAfter:
+		d.fail(ctx, m, fmt.Sprintf("gave up after %d attempts in %s of temporary failures: %s", m.Attempts, age.Round(time.Minute), errText), false)
+		return
+	}
+	d.mu.Lock()
 	d.stats.Retried++
 	d.mu.Unlock()
 	if d.observer != nil {
 		d.observer.Failed(m.Kind, false)
 	}
-	d.logger.Info("temporary send failure; will retry", "message_id", m.ID, "attempt", m.Attempts, "retry_in", delay.Round(time.Second), "err", redactAddrs(err.Error()))
-	if err := d.out.MarkRetry(bg, m.ID, d.now().Add(delay), redactAddrs(err.Error())); err != nil {
+	d.logger.Info("temporary send failure; will retry", "message_id", m.ID, "attempt", m.Attempts, "retry_in", delay.Round(time.Second), "err", errText)
+	if err := d.out.MarkRetry(ctx, m.ID, d.now().Add(delay), withRefusals(refusals, errText)); err != nil {
 		d.logger.Error("could not record a retry", "message_id", m.ID, "err", err)
 	}
+}
+
+// refusalTag starts the recorded error of a message the relay has refused
+// as a whole: "[relay refused 2x] ...". The count lives in the outbox
+// record, kept through other temporary failures, so it survives restarts
+// and shows in the message history.
+const refusalTag = "[relay refused "
+
+// refusalsIn returns the refusal count recorded in a message's last error.
+func refusalsIn(lastError string) int {
+	rest, ok := strings.CutPrefix(lastError, refusalTag)
+	if !ok {
+		return 0
+	}
+	num, _, ok := strings.Cut(rest, "x] ")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// withRefusals prefixes errText with the refusal count, if any.
+func withRefusals(n int, errText string) string {
+	if n == 0 {
+		return errText
+	}
+	return fmt.Sprintf("%s%dx] %s", refusalTag, n, errText)
 }
 
 func (d *Dispatcher) fail(ctx context.Context, m *carrierwatch.Message, reason string, permanent bool) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,10 +129,12 @@ func TestDispatcherRetriesTemporaryAndRecordsPermanent(t *testing.T) {
 	}
 }
 
-// down is a transport that is down until up is closed.
+// down is a transport that is down, or refuses every message with err,
+// until up is closed.
 type down struct {
 	script
-	up chan struct{}
+	up  chan struct{}
+	err error // nil: connection refused
 }
 
 func (d *down) Send(ctx context.Context, m *carrierwatch.Mail) error {
@@ -142,6 +145,9 @@ func (d *down) Send(ctx context.Context, m *carrierwatch.Mail) error {
 		d.mu.Lock()
 		d.calls++
 		d.mu.Unlock()
+		if d.err != nil {
+			return d.err
+		}
 		return errors.New("dial tcp 127.0.0.1:25: connection refused")
 	}
 }
@@ -220,6 +226,20 @@ func TestDispatcherStopFinishesMessageOnTheWire(t *testing.T) {
 	if got.Counts.Sent < 1 || got.Counts.Sent+got.Counts.Pending != 20 {
 		t.Fatalf("after stop: %+v (the message on the wire must be recorded as sent, the rest pending)", got.Counts)
 	}
+	// The messages handed back were never tried: no attempt counted,
+	// none shown as waiting for a retry.
+	if got.Counts.Waiting != 0 {
+		t.Errorf("%d messages handed back at stop are shown as waiting for a retry", got.Counts.Waiting)
+	}
+	pending, err := db.Messages(context.Background(), store.MessageFilter{CampaignID: c.ID, State: carrierwatch.MessagePending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range pending {
+		if m.Attempts != 0 {
+			t.Errorf("message %d handed back unsent has %d attempts, want 0", m.ID, m.Attempts)
+		}
+	}
 }
 
 func TestCancelledCampaignSendsNothing(t *testing.T) {
@@ -236,5 +256,258 @@ func TestCancelledCampaignSendsNothing(t *testing.T) {
 	}
 	if tr.calls != 0 {
 		t.Fatalf("%d sends for a cancelled campaign", tr.calls)
+	}
+}
+
+// syncBuffer collects log output from concurrent workers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestDispatcherFailsMessageRefusedFiveTimes(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	c := planN(t, db, 6)
+	refusal := &carrierwatch.SendError{Refused: true, Reply: "554 5.7.1 content rejected", Err: errors.New("send mail 3: end of DATA refused with 554")}
+	// A content filter refuses u3's mail every time; u4's only once.
+	tr := &script{fail: map[string][]error{
+		"u3@example.com": slices.Repeat([]error{refusal}, 10),
+		"u4@example.com": {refusal},
+	}}
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 2, BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}, logger, nil)
+	waiting, err := d.Drain(ctx, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := waiting, 0; got != want {
+		t.Errorf("waiting = %d, want %d", got, want)
+	}
+	got, _ := db.Campaign(ctx, c.ID)
+	if want := (carrierwatch.MessageCounts{Total: 6, Sent: 5, Failed: 1}); got.Counts != want {
+		t.Fatalf("counts = %+v, want %+v", got.Counts, want)
+	}
+	failed, _ := db.Messages(ctx, store.MessageFilter{State: carrierwatch.MessageFailed})
+	if len(failed) != 1 || failed[0].UserID != "3" {
+		t.Fatalf("failed messages = %+v, want u3's", failed)
+	}
+	if got, want := failed[0].Attempts, 5; got != want {
+		t.Errorf("refused message failed after %d attempts, want %d", got, want)
+	}
+	if want := "554 5.7.1 content rejected"; !strings.Contains(failed[0].LastError, want) {
+		t.Errorf("recorded error %q does not contain the server's %q", failed[0].LastError, want)
+	}
+	if got, want := tr.sent["u4@example.com"], 1; got != want {
+		t.Errorf("message refused once delivered %d times, want %d", got, want)
+	}
+	if out := logs.String(); !strings.Contains(out, "relay refuses messages") {
+		t.Errorf("refusals not logged loudly:\n%s", out)
+	}
+}
+
+func TestDispatcherRidesOutRelayRefusingEverything(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := openStore(t)
+	c := planN(t, db, 50)
+	// Exchange's answer to MAIL FROM once the sending quota is used up.
+	tr := &down{up: make(chan struct{}), err: &carrierwatch.SendError{Refused: true,
+		Reply: "550 5.4.5 Daily user sending quota exceeded", Err: errors.New("send mail: MAIL FROM refused with 550")}}
+	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 2, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 80 * time.Millisecond}, discard, nil)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	time.Sleep(300 * time.Millisecond)
+	tr.mu.Lock()
+	calls := tr.calls
+	tr.mu.Unlock()
+	if calls >= 50 {
+		t.Fatalf("%d attempts against a refusing relay in 300ms; want a pause, not a stampede", calls)
+	}
+	if got, _ := db.Campaign(ctx, c.ID); got.Counts.Failed != 0 {
+		t.Fatalf("relay refusing everything failed messages: %+v", got.Counts)
+	}
+	close(tr.up)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if got, _ := db.Campaign(ctx, c.ID); got.Counts.Sent+got.Counts.Failed == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	got, _ := db.Campaign(context.Background(), c.ID)
+	if want := (carrierwatch.MessageCounts{Total: 50, Sent: 50}); got.Counts != want {
+		t.Fatalf("after the relay accepted again: %+v, want %+v", got.Counts, want)
+	}
+	for to, n := range tr.sent {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", to, n)
+		}
+	}
+}
+
+func TestDispatcherGivesUpOnlyAfterEnoughAttempts(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	c := planN(t, db, 3)
+	temp := &carrierwatch.SendError{Reply: "451 4.7.1 greylisted", Err: errors.New("451")}
+	// Every message is older than GiveUpAfter from the start (a campaign
+	// approved long after planning): u0 is greylisted twice, then
+	// accepted; u1 is never accepted.
+	tr := &script{fail: map[string][]error{
+		"u0@example.com": {temp, temp},
+		"u1@example.com": slices.Repeat([]error{temp}, 100),
+	}}
+	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 2, BaseBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
+		GiveUpAfter: time.Nanosecond, GiveUpAttempts: 8}, discard, nil)
+	time.Sleep(2 * time.Millisecond)
+	if _, err := d.Drain(ctx, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.Campaign(ctx, c.ID)
+	if want := (carrierwatch.MessageCounts{Total: 3, Sent: 2, Failed: 1}); got.Counts != want {
+		t.Fatalf("counts = %+v, want %+v", got.Counts, want)
+	}
+	failed, _ := db.Messages(ctx, store.MessageFilter{State: carrierwatch.MessageFailed})
+	if len(failed) != 1 || failed[0].UserID != "1" {
+		t.Fatalf("failed = %+v, want u1's message", failed)
+	}
+	if got, want := failed[0].Attempts, 8; got != want {
+		t.Errorf("gave up after %d attempts, want %d", got, want)
+	}
+	if !strings.Contains(failed[0].LastError, "gave up") || !strings.Contains(failed[0].LastError, "451 4.7.1 greylisted") {
+		t.Errorf("last error = %q, want gave up with the reply", failed[0].LastError)
+	}
+}
+
+// flakyMarks is an outbox whose MarkSent fails a number of times first.
+type flakyMarks struct {
+	*store.DB
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *flakyMarks) MarkSent(ctx context.Context, ids ...int64) error {
+	f.mu.Lock()
+	fail := f.fails > 0
+	f.fails--
+	f.mu.Unlock()
+	if fail {
+		return errors.New("mark sent: database is locked")
+	}
+	return f.DB.MarkSent(ctx, ids...)
+}
+
+func TestDispatcherRetriesRecordingSentMails(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	c := planN(t, db, 5)
+	tr := &script{}
+	d := notifier.NewDispatcher(&flakyMarks{DB: db, fails: 3}, tr, render, notifier.DispatcherConfig{Workers: 2}, discard, nil)
+	if _, err := d.Drain(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.Campaign(ctx, c.ID)
+	if want := (carrierwatch.MessageCounts{Total: 5, Sent: 5}); got.Counts != want {
+		t.Fatalf("counts = %+v, want %+v (delivered mails left unrecorded are sent again after a restart)", got.Counts, want)
+	}
+	if got, want := tr.calls, 5; got != want {
+		t.Errorf("%d sends, want %d", got, want)
+	}
+}
+
+// probe records the context of the send in progress and holds it until
+// release is closed.
+type probe struct {
+	started chan struct{}
+	release chan struct{}
+	ctx     context.Context
+	start   time.Time
+	once    sync.Once
+}
+
+func (p *probe) Send(ctx context.Context, _ *carrierwatch.Mail) error {
+	p.once.Do(func() {
+		p.ctx, p.start = ctx, time.Now()
+		close(p.started)
+	})
+	<-p.release
+	return nil
+}
+
+func TestDispatcherStopLeavesSendItsTimeout(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	db := openStore(t)
+	planN(t, db, 3)
+	tr := &probe{started: make(chan struct{}), release: make(chan struct{})}
+	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 1}, discard, nil)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	<-tr.started
+	cancel()
+	time.Sleep(20 * time.Millisecond)
+	if err := tr.ctx.Err(); err != nil {
+		t.Errorf("the send on the wire was cut off at stop: %v", err)
+	}
+	dl, ok := tr.ctx.Deadline()
+	if !ok {
+		t.Fatal("the send has no deadline")
+	}
+	// Below the daemon's 25 s shutdown grace, so the mail on the wire is
+	// finished and recorded before the process ends.
+	if got, want := dl.Sub(tr.start), notifier.DefaultSendTimeout; got > want || got < want-time.Second {
+		t.Errorf("send deadline %v after its start, want %v", got, want)
+	}
+	if notifier.DefaultSendTimeout >= 25*time.Second {
+		t.Errorf("default send timeout %v is not below the 25s shutdown grace", notifier.DefaultSendTimeout)
+	}
+	close(tr.release)
+	<-done
+}
+
+func TestDrainCountsOnlyActiveCampaigns(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	c := planN(t, db, 2)
+	// A campaign awaiting approval holds 4 messages that Drain cannot send.
+	held, _, err := db.EnsureCampaign(ctx, 0, carrierwatch.KindPreparedness, carrierwatch.CampaignAwaitingApproval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []carrierwatch.Message
+	for i := range 4 {
+		msgs = append(msgs, carrierwatch.Message{CampaignID: held.ID, Kind: carrierwatch.KindPreparedness,
+			UserID: fmt.Sprint("p", i), To: []string{fmt.Sprintf("p%d@example.com", i)}, MessageID: fmt.Sprint("p", i), Data: []byte("{}")})
+	}
+	if _, err := db.PlanMessages(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	tr := &script{fail: map[string][]error{"u1@example.com": {&carrierwatch.SendError{Reply: "451 later", Err: errors.New("451")}}}}
+	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 1, BaseBackoff: time.Hour, MaxBackoff: time.Hour}, discard, nil)
+	waiting, err := d.Drain(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := waiting, 1; got != want {
+		t.Errorf("waiting = %d, want %d (u1's retry, not the campaign awaiting approval)", got, want)
+	}
+	got, _ := db.Campaign(ctx, c.ID)
+	if want := (carrierwatch.MessageCounts{Total: 2, Sent: 1, Pending: 1, Waiting: 1}); got.Counts != want {
+		t.Errorf("counts = %+v, want %+v", got.Counts, want)
 	}
 }

@@ -190,6 +190,19 @@ func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, errText st
 	return nil
 }
 
+// Release hands a claimed message that was never put on the wire back to
+// pending, due at at, and takes back the attempt its claim counted: it is
+// not shown as waiting for a retry and its backoff does not grow. Its last
+// error is kept. A message no longer sending (cancelled meanwhile) is left
+// alone.
+func (s *DB) Release(ctx context.Context, id int64, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'pending', next_at = ?, attempts = max(attempts - 1, 0) WHERE id = ? AND state = 'sending'`, ms(at), id)
+	if err != nil {
+		return fmt.Errorf("release message %d: %w", id, err)
+	}
+	return nil
+}
+
 // MarkFailed records a permanent failure with the server's reply.
 func (s *DB) MarkFailed(ctx context.Context, id int64, errText string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'failed', last_error = ? WHERE id = ?`, errText, id)
@@ -252,6 +265,13 @@ func (s *DB) Campaigns(ctx context.Context) ([]*carrierwatch.Campaign, error) {
 // OutboxCounts counts every message by state.
 func (s *DB) OutboxCounts(ctx context.Context) (carrierwatch.MessageCounts, error) {
 	return s.counts(ctx, ``)
+}
+
+// ActiveOutboxCounts counts the messages of active campaigns by state:
+// what the dispatcher can still send, leaving out campaigns awaiting
+// approval (and cancelled ones).
+func (s *DB) ActiveOutboxCounts(ctx context.Context) (carrierwatch.MessageCounts, error) {
+	return s.counts(ctx, `WHERE campaign_id IN (SELECT id FROM campaigns WHERE state = 'active')`)
 }
 
 func (s *DB) counts(ctx context.Context, where string, args ...any) (carrierwatch.MessageCounts, error) {

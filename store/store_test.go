@@ -255,3 +255,126 @@ func TestOutbox(t *testing.T) {
 		t.Fatalf("history by address: %+v", hist)
 	}
 }
+
+// planCampaign plans one message per user id in a new preparedness
+// campaign in state.
+func planCampaign(t *testing.T, db *store.DB, state carrierwatch.CampaignState, ids ...string) *carrierwatch.Campaign {
+	t.Helper()
+	ctx := context.Background()
+	c, _, err := db.EnsureCampaign(ctx, 0, carrierwatch.KindPreparedness, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []carrierwatch.Message
+	for _, id := range ids {
+		msgs = append(msgs, carrierwatch.Message{CampaignID: c.ID, Kind: carrierwatch.KindPreparedness, UserID: id,
+			To: []string{id + "@x"}, MessageID: id, Data: []byte("{}")})
+	}
+	if _, err := db.PlanMessages(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRelease(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	c := planCampaign(t, db, carrierwatch.CampaignActive, "u1", "u2")
+	byUser := func() map[string]*carrierwatch.Message {
+		t.Helper()
+		msgs, err := db.Messages(ctx, store.MessageFilter{CampaignID: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*carrierwatch.Message{}
+		for _, m := range msgs {
+			out[m.UserID] = m
+		}
+		return out
+	}
+	got, err := db.ClaimMessages(ctx, 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("claim: %d %v", len(got), err)
+	}
+	u1, u2 := got[0].ID, got[1].ID
+	// u1 failed once; its second claim is handed back unsent.
+	if err := db.MarkRetry(ctx, u1, time.Now().Add(-time.Second), "451 try later"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = db.ClaimMessages(ctx, 10); len(got) != 1 || got[0].Attempts != 2 {
+		t.Fatalf("second claim: %+v", got)
+	}
+	at := time.Now().Add(time.Minute).Truncate(time.Millisecond)
+	if err := db.Release(ctx, u1, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Release(ctx, u2, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	m := byUser()
+	if got, want := m["u1"].State, carrierwatch.MessagePending; got != want {
+		t.Errorf("state after release = %s, want %s", got, want)
+	}
+	if got, want := m["u1"].Attempts, 1; got != want {
+		t.Errorf("attempts after release = %d, want %d", got, want)
+	}
+	if got, want := m["u1"].LastError, "451 try later"; got != want {
+		t.Errorf("last error after release = %q, want %q", got, want)
+	}
+	if !m["u1"].NextAt.Equal(at) {
+		t.Errorf("next at = %v, want %v", m["u1"].NextAt, at)
+	}
+	if got, want := m["u2"].Attempts, 0; got != want {
+		t.Errorf("attempts of a message released after its first claim = %d, want %d", got, want)
+	}
+	// Only u1, which really failed once, is waiting for a retry.
+	cc, _ := db.Campaign(ctx, c.ID)
+	if want := (carrierwatch.MessageCounts{Total: 2, Pending: 2, Waiting: 1}); cc.Counts != want {
+		t.Errorf("counts = %+v, want %+v", cc.Counts, want)
+	}
+	// Releasing a message that is not sending changes nothing.
+	if err := db.Release(ctx, u2, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = db.ClaimMessages(ctx, 10); len(got) != 1 || got[0].ID != u2 {
+		t.Fatalf("third claim: %+v", got)
+	}
+	if err := db.MarkSent(ctx, u2); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Release(ctx, u2, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	m = byUser()
+	if got, want := m["u2"].State, carrierwatch.MessageSent; got != want {
+		t.Errorf("state of a sent message after release = %s, want %s", got, want)
+	}
+	if got, want := m["u2"].Attempts, 1; got != want {
+		t.Errorf("attempts of a sent message after release = %d, want %d", got, want)
+	}
+}
+
+func TestActiveOutboxCounts(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	planCampaign(t, db, carrierwatch.CampaignActive, "a1", "a2")
+	planCampaign(t, db, carrierwatch.CampaignAwaitingApproval, "w1", "w2", "w3")
+	cancelled := planCampaign(t, db, carrierwatch.CampaignActive, "c1")
+	if _, err := db.CancelCampaign(ctx, cancelled.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ActiveOutboxCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (carrierwatch.MessageCounts{Total: 2, Pending: 2}); got != want {
+		t.Errorf("active counts = %+v, want %+v", got, want)
+	}
+	all, err := db.OutboxCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (carrierwatch.MessageCounts{Total: 6, Pending: 5, Cancelled: 1}); all != want {
+		t.Errorf("all counts = %+v, want %+v", all, want)
+	}
+}

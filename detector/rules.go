@@ -194,11 +194,16 @@ func isCJK(r rune) bool {
 // lists; each call returns fresh slices.
 func DefaultRules() RuleSpec {
 	return RuleSpec{
+		// Phrases of outage notices, not of the help pages and menus
+		// beside them: "障害情報" (a menu), "電話がつながらない場合" (a
+		// help page) must not open an incident, so bare 障害 counts only as
+		// 【障害】 or 障害が発生, and つながらない and its kin not when a
+		// help page's 場合/とき/時/方/お客さま/には follows.
 		Outage: []string{
-			"ご利用しづらい", "ご利用しにくい", "ご利用できない", "ご利用いただけない",
-			"つながりにくい", "つながらない", "繋がりにくい", "繋がらない",
-			"通信障害", "re:障害(?:[^者]|$)",
-			"届かない", "届きにくい", "送受信できない", "発信できない", "着信できない",
+			"ご利用しづらい", "ご利用しにくい", "ご利用いただけない",
+			"つながりにくい", "繋がりにくい",
+			"通信障害", "【障害】", "障害が発生", "障害発生",
+			"re:(?:ご利用できない|つながらない|繋がらない|届かない|届きにくい|送受信できない|発信できない|着信できない)(?:[^場と時方おに]|$)",
 		},
 		NotResolved: []string{
 			"一部回復", "ほぼ回復", "順次回復", "回復傾向", "概ね回復", "おおむね回復",

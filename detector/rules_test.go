@@ -61,7 +61,7 @@ func TestClassify(t *testing.T) {
 		{"outage word order", "【お詫び】通信障害について", VerdictOutage, "通信障害"},
 		{"an apology alone is no outage", "【お詫び】ご請求書の記載誤りについて", VerdictNone, ""},
 		{"a refund after an outage is no outage", "通信障害に関するお詫びと返金について", VerdictIgnored, "返金"},
-		{"SMS that does not arrive", "一部のお客さまでSMSが届かない事象について", VerdictOutage, "届かない"},
+		{"SMS that does not arrive", "一部のお客さまでSMSが届かない事象について", VerdictOutage, "re:(?:ご利用できない|つながらない|繋がらない|届かない|届きにくい|送受信できない|発信できない|着信できない)(?:[^場と時方おに]|$)"},
 		{"partial recovery is not resolved", "ほぼ回復しています", VerdictNotResolved, "ほぼ回復"},
 		{"partial beats resolved", "一部復旧しました", VerdictNotResolved, "一部復旧"},
 		{"resolved", "10月15日午後10時に復旧いたしました。", VerdictResolved, "re:(?:復旧|回復|解消)(?:し|いたし)ました(?:[^ら]|$)"},
@@ -75,7 +75,13 @@ func TestClassify(t *testing.T) {
 		{"line break inside Japanese text", "ご利用\r\nしづらい", VerdictOutage, "ご利用しづらい"},
 		{"unrelated", "新料金プランのお知らせ", VerdictNone, ""},
 		{"disability discount is not an outage", "障害者割引の受付について", VerdictNone, ""},
-		{"outage marker", "【障害】SMSの遅延", VerdictOutage, "re:障害(?:[^者]|$)"},
+		{"outage marker", "【障害】SMSの遅延", VerdictOutage, "【障害】"},
+		{"a menu is not an outage", "障害・メンテナンス情報", VerdictIgnored, "メンテナンス"},
+		{"a menu entry alone", "障害情報", VerdictNone, ""},
+		{"a help page is not an outage", "電話がつながらない場合", VerdictNone, ""},
+		{"another help page", "SMSが届かないときは", VerdictNone, ""},
+		{"plain phrasing of an outage", "一部地域で音声通話がつながらない", VerdictOutage, "re:(?:ご利用できない|つながらない|繋がらない|届かない|届きにくい|送受信できない|発信できない|着信できない)(?:[^場と時方おに]|$)"},
+		{"phone cannot connect, as a notice says it", "一部地域で電話がつながらない状況について", VerdictOutage, "re:(?:ご利用できない|つながらない|繋がらない|届かない|届きにくい|送受信できない|発信できない|着信できない)(?:[^場と時方おに]|$)"},
 		{"empty", "", VerdictNone, ""},
 	}
 	for _, tt := range tests {

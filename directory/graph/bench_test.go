@@ -10,41 +10,43 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/carrierwatch/carrierwatch/internal/graphtest"
 )
 
 // generatedTenant is a tenant of n users shaped like a university: 80 %
 // with a mobile phone (a tenth of those with an alternate one), 2 % with an
 // office phone, 40 % with an authenticator app, 1 % disabled.
-func generatedTenant(n int) fakeTenant {
-	t := fakeTenant{PhoneMethods: map[string][]gPhone{}}
+func generatedTenant(n int) graphtest.Tenant {
+	t := graphtest.Tenant{PhoneMethods: map[string][]graphtest.Phone{}}
 	for i := range n {
 		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
 		upn := fmt.Sprintf("user%06d@example.ac.jp", i)
 		lang := "ja-JP"
 		mail := upn
-		u := gUser{ID: id, UserPrincipalName: upn, DisplayName: "User " + strconv.Itoa(i), Mail: &mail,
+		u := graphtest.User{ID: id, UserPrincipalName: upn, DisplayName: "User " + strconv.Itoa(i), Mail: &mail,
 			OtherMails: []string{fmt.Sprintf("user%06d@mail.example.com", i)}, PreferredLanguage: &lang, AccountEnabled: i%100 != 99}
 		t.Users = append(t.Users, u)
 		if !u.AccountEnabled {
 			continue
 		}
 		var methods []string
-		var phones []gPhone
+		var phones []graphtest.Phone
 		if i%10 < 8 {
 			methods = append(methods, "mobilePhone")
-			phones = append(phones, gPhone{ID: "3179e48a-750b-4051-897c-87b9720928f7", PhoneNumber: fmt.Sprintf("+81 90%08d", i), PhoneType: "mobile", SMSSignInState: "notAllowedByPolicy"})
+			phones = append(phones, graphtest.Phone{ID: "3179e48a-750b-4051-897c-87b9720928f7", PhoneNumber: fmt.Sprintf("+81 90%08d", i), PhoneType: "mobile", SMSSignInState: "notAllowedByPolicy"})
 			if i%100 < 8 {
 				methods = append(methods, "alternateMobilePhone")
-				phones = append(phones, gPhone{ID: "b6332ec1-7057-4abe-9331-3d72feddfe41", PhoneNumber: fmt.Sprintf("+81 80%08d", i), PhoneType: "alternateMobile", SMSSignInState: "notAllowedByPolicy"})
+				phones = append(phones, graphtest.Phone{ID: "b6332ec1-7057-4abe-9331-3d72feddfe41", PhoneNumber: fmt.Sprintf("+81 80%08d", i), PhoneType: "alternateMobile", SMSSignInState: "notAllowedByPolicy"})
 			}
 		} else if i%50 == 48 {
 			methods = append(methods, "officePhone")
-			phones = append(phones, gPhone{ID: "e37fc753-ff3b-4958-9484-eae9a2a0c71e", PhoneNumber: fmt.Sprintf("+81 3%08d", i), PhoneType: "office", SMSSignInState: "notAllowedByPolicy"})
+			phones = append(phones, graphtest.Phone{ID: "e37fc753-ff3b-4958-9484-eae9a2a0c71e", PhoneNumber: fmt.Sprintf("+81 3%08d", i), PhoneType: "office", SMSSignInState: "notAllowedByPolicy"})
 		}
 		if i%5 < 2 {
 			methods = append(methods, "microsoftAuthenticatorPush", "softwareOneTimePasscode")
 		}
-		t.UserRegistrationDetails = append(t.UserRegistrationDetails, gRegistration{
+		t.UserRegistrationDetails = append(t.UserRegistrationDetails, graphtest.Registration{
 			ID: id, UserPrincipalName: upn, UserDisplayName: u.DisplayName, UserType: "member",
 			IsMfaRegistered: len(methods) > 0, IsMfaCapable: len(methods) > 0, MethodsRegistered: methods,
 			IsSystemPreferredAuthenticationMethodEnabled: true, SystemPreferredAuthenticationMethods: []string{},
@@ -68,9 +70,9 @@ func BenchmarkSync100k(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				f := newFakeGraph(b, tenant)
-				f.latency = 20 * time.Millisecond
-				f.limits = limits
-				c, err := NewClient(f.config(), nil)
+				f.SetLatency(20 * time.Millisecond)
+				f.SetLimits(limits)
+				c, err := NewClient(fakeConfig(f), nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -108,20 +110,19 @@ func BenchmarkSync100k(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				f.mu.Lock()
+				st := f.Stats()
 				requests := 0
-				for _, n := range f.requests {
+				for _, n := range st.Requests {
 					requests += n
 				}
 				b.ReportMetric(elapsed.Seconds(), "wall-s")
 				b.ReportMetric(float64(requests), "http-requests")
-				b.ReportMetric(float64(f.items), "batch-items")
-				b.ReportMetric(float64(f.rejected), "rejected")
+				b.ReportMetric(float64(st.Items), "batch-items")
+				b.ReportMetric(float64(st.Rejected), "rejected")
 				b.ReportMetric(float64(peak-base)/(1<<20), "peak-heap-MiB")
 				b.ReportMetric(float64(vmHWM())/1024, "VmHWM-MiB")
 				b.Logf("limits=%v users=%d auth=%d wall=%v requests=%v batch_items=%d rejected=%d peak_heap_over_baseline=%.0fMiB",
-					limits, len(up.Users), len(up.Auth), elapsed.Round(time.Millisecond), f.requests, f.items, f.rejected, float64(peak-base)/(1<<20))
-				f.mu.Unlock()
+					limits, len(up.Users), len(up.Auth), elapsed.Round(time.Millisecond), st.Requests, st.Items, st.Rejected, float64(peak-base)/(1<<20))
 			}
 		})
 	}

@@ -19,9 +19,10 @@ import (
 
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/directory"
+	"github.com/carrierwatch/carrierwatch/internal/graphtest"
 )
 
-// Ids of testdata/tenant.json.
+// Ids of the graphtest fixture tenant.
 const (
 	idAoki     = "6e7b768e-07e2-4810-8459-485f84f8f204"
 	idIto      = "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
@@ -56,7 +57,7 @@ const (
 // record their waits, and without the reports pacing (tested on its own).
 func testClient(t *testing.T, f *fakeGraph, logger *slog.Logger) (*Client, *[]time.Duration) {
 	t.Helper()
-	c, err := NewClient(f.config(), logger)
+	c, err := NewClient(fakeConfig(f), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +75,10 @@ func testClient(t *testing.T, f *fakeGraph, logger *slog.Logger) (*Client, *[]ti
 
 func TestFetchFullThenIncremental(t *testing.T) {
 	f := newFakeGraph(t, loadTenant(t))
-	f.deltaPageSize = 4  // 13 users: 4 pages
-	f.reportPageSize = 5 // 12 rows: 3 pages
-	f.itemCode[idNakamura] = 404
-	f.throttle[idAoki] = 1
-	f.throttle[idSato] = 2
+	f.SetPageSizes(4, 5) // 13 users: 4 pages; 12 rows: 3 pages
+	f.SetItemStatus(idNakamura, 404)
+	f.ThrottleItem(idAoki, 1)
+	f.ThrottleItem(idSato, 2)
 	c, waits := testClient(t, f, nil)
 
 	var stages []string
@@ -122,34 +122,34 @@ func TestFetchFullThenIncremental(t *testing.T) {
 			{UserID: idSato, Methods: []string{"mobilePhone", "email"}, Phones: []carrierwatch.Phone{ph(mob, "+81 90-8765-4321", "+819087654321")}},
 		},
 		AuthFull: true,
-		Cursor:   f.srv.URL + "/v1.0/users/delta?$deltatoken=1",
+		Cursor:   f.URL + "/v1.0/users/delta?$deltatoken=1",
 		Problems: []string{"user " + idNakamura + ": phoneMethods: status 404 (Request_ResourceNotFound)"},
 	}
 	assertUpdate(t, got, want)
 
-	if got, want := f.count("delta"), 4; got != want {
+	if got, want := f.Count("delta"), 4; got != want {
 		t.Errorf("delta requests = %d, want %d", got, want)
 	}
-	if got, want := f.count("report"), 3; got != want {
+	if got, want := f.Count("report"), 3; got != want {
 		t.Errorf("report requests = %d, want %d", got, want)
 	}
 	// 11 users with a phone method: one batch of 11, then the retries.
-	if got, want := f.itemAttempts[idAoki], 2; got != want {
+	if got, want := f.Stats().ItemAttempts[idAoki], 2; got != want {
 		t.Errorf("attempts for a user throttled once = %d, want %d", got, want)
 	}
-	if got, want := f.itemAttempts[idSato], 3; got != want {
+	if got, want := f.Stats().ItemAttempts[idSato], 3; got != want {
 		t.Errorf("attempts for a user throttled twice = %d, want %d", got, want)
 	}
 	if got, want := *waits, []time.Duration{time.Second, time.Second}; !reflect.DeepEqual(got, want) {
 		t.Errorf("retry waits = %v, want %v (the items' Retry-After)", got, want)
 	}
-	if got, want := f.rawIDs[idSato], "sato%40example.ac.jp"; got != want {
+	if got, want := f.Stats().BatchURLIDs[idSato], "sato%40example.ac.jp"; got != want {
 		t.Errorf("batch url id = %q, want %q", got, want)
 	}
-	if !f.gzipSeen {
+	if !f.Stats().GzipSeen {
 		t.Error("no $batch body came gzip-compressed")
 	}
-	if got, want := f.tokens, 1; got != want {
+	if got, want := f.Stats().Tokens, 1; got != want {
 		t.Errorf("token requests = %d, want %d", got, want)
 	}
 	for _, s := range []string{"users", "methods", "phones"} {
@@ -159,16 +159,16 @@ func TestFetchFullThenIncremental(t *testing.T) {
 	}
 
 	// Changes between the syncs.
-	f.updateUser(idIto, func(g *gUser) { g.DisplayName = "伊藤 健二" })
-	f.updateUser(idKimura, func(g *gUser) { g.AccountEnabled = false })
-	f.deleteUser(idGarcia)
+	f.UpdateUser(idIto, func(g *graphtest.User) { g.DisplayName = "伊藤 健二" })
+	f.UpdateUser(idKimura, func(g *graphtest.User) { g.AccountEnabled = false })
+	f.DeleteUser(idGarcia)
 	late := "late@example.ac.jp"
 	lang := "en-GB"
-	f.addUser(gUser{ID: idLate, UserPrincipalName: late, DisplayName: "Late Joiner", Mail: &late, OtherMails: []string{"late@mail.example.com"}, PreferredLanguage: &lang, AccountEnabled: true},
-		gRegistration{ID: idLate, UserPrincipalName: late, UserDisplayName: "Late Joiner", UserType: "member", IsMfaRegistered: true, IsMfaCapable: true,
+	f.AddUser(graphtest.User{ID: idLate, UserPrincipalName: late, DisplayName: "Late Joiner", Mail: &late, OtherMails: []string{"late@mail.example.com"}, PreferredLanguage: &lang, AccountEnabled: true},
+		graphtest.Registration{ID: idLate, UserPrincipalName: late, UserDisplayName: "Late Joiner", UserType: "member", IsMfaRegistered: true, IsMfaCapable: true,
 			MethodsRegistered: []string{"mobilePhone", "fido2"}, SystemPreferredAuthenticationMethods: []string{"fido2"},
 			UserPreferredMethodForSecondaryAuthentication: "sms", LastUpdatedDateTime: "2025-07-01T09:30:00Z"},
-		[]gPhone{{ID: "3179e48a-750b-4051-897c-87b9720928f7", PhoneNumber: "+81 7012345678", PhoneType: "mobile", SMSSignInState: "notAllowedByPolicy"}})
+		[]graphtest.Phone{{ID: "3179e48a-750b-4051-897c-87b9720928f7", PhoneNumber: "+81 7012345678", PhoneType: "mobile", SMSSignInState: "notAllowedByPolicy"}})
 
 	got2, err := c.Fetch(context.Background(), got.Cursor, nil)
 	if err != nil {
@@ -189,11 +189,11 @@ func TestFetchFullThenIncremental(t *testing.T) {
 		Removed:  []string{idKimura, idGarcia},
 		Auth:     auth2,
 		AuthFull: true,
-		Cursor:   f.srv.URL + "/v1.0/users/delta?$deltatoken=5",
+		Cursor:   f.URL + "/v1.0/users/delta?$deltatoken=5",
 		Problems: want.Problems,
 	}
 	assertUpdate(t, got2, want2)
-	if got, want := f.count("delta"), 5; got != want {
+	if got, want := f.Count("delta"), 5; got != want {
 		t.Errorf("delta requests after the incremental sync = %d, want %d (one page)", got, want)
 	}
 }
@@ -225,17 +225,16 @@ func TestFetchFailsWithoutUpdate(t *testing.T) {
 		name  string
 		setup func(f *fakeGraph)
 	}{
-		{"500 on the second delta page", func(f *fakeGraph) { f.failAt["delta"] = 2 }},
-		{"500 on the second report page", func(f *fakeGraph) { f.failAt["report"] = 2 }},
-		{"500 on a $batch request", func(f *fakeGraph) { f.failAt["batch"] = 1 }},
-		{"a batch item failing every attempt", func(f *fakeGraph) { f.itemCode[idOta] = 500 }},
-		{"wrong client secret", func(f *fakeGraph) { f.secret = "another-secret" }},
+		{"500 on the second delta page", func(f *fakeGraph) { f.FailRequest("delta", 2) }},
+		{"500 on the second report page", func(f *fakeGraph) { f.FailRequest("report", 2) }},
+		{"500 on a $batch request", func(f *fakeGraph) { f.FailRequest("batch", 1) }},
+		{"a batch item failing every attempt", func(f *fakeGraph) { f.SetItemStatus(idOta, 500) }},
+		{"wrong client secret", func(f *fakeGraph) { f.SetSecret("another-secret") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeGraph(t, loadTenant(t))
-			f.deltaPageSize = 4
-			f.reportPageSize = 5
+			f.SetPageSizes(4, 5)
 			c, _ := testClient(t, f, nil)
 			tt.setup(f)
 			got, err := c.Fetch(context.Background(), "", nil)
@@ -260,22 +259,22 @@ func TestFetchFailsWhenPermissionMissing(t *testing.T) {
 		setup func(f *fakeGraph)
 		grant string
 	}{
-		{"403 on one phoneMethods item", func(f *fakeGraph) { f.itemCode[idOta] = 403 }, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
-		{"401 on one phoneMethods item", func(f *fakeGraph) { f.itemCode[idAoki] = 401 }, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
+		{"403 on one phoneMethods item", func(f *fakeGraph) { f.SetItemStatus(idOta, 403) }, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
+		{"401 on one phoneMethods item", func(f *fakeGraph) { f.SetItemStatus(idAoki, 401) }, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
 		{"403 on every phoneMethods item", func(f *fakeGraph) {
 			for _, r := range loadTenant(t).UserRegistrationDetails {
-				f.itemCode[r.ID] = 403
+				f.SetItemStatus(r.ID, 403)
 			}
 		}, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
-		{"403 on the $batch request", func(f *fakeGraph) { f.deny["batch"] = 403 }, "UserAuthMethod-Phone.Read.All"},
-		{"403 on the methods report", func(f *fakeGraph) { f.deny["report"] = 403 }, "AuditLog.Read.All and admin consent"},
-		{"401 on the methods report", func(f *fakeGraph) { f.deny["report"] = 401 }, "AuditLog.Read.All and admin consent"},
-		{"403 on the users delta", func(f *fakeGraph) { f.deny["delta"] = 403 }, "User.Read.All and admin consent"},
+		{"403 on the $batch request", func(f *fakeGraph) { f.DenyRequests("batch", 403) }, "UserAuthMethod-Phone.Read.All"},
+		{"403 on the methods report", func(f *fakeGraph) { f.DenyRequests("report", 403) }, "AuditLog.Read.All and admin consent"},
+		{"401 on the methods report", func(f *fakeGraph) { f.DenyRequests("report", 401) }, "AuditLog.Read.All and admin consent"},
+		{"403 on the users delta", func(f *fakeGraph) { f.DenyRequests("delta", 403) }, "User.Read.All and admin consent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeGraph(t, loadTenant(t))
-			f.reportPageSize = 5
+			f.SetPageSizes(0, 5)
 			c, _ := testClient(t, f, nil)
 			tt.setup(f)
 			got, err := c.Fetch(context.Background(), "", nil)
@@ -300,8 +299,8 @@ func TestFetchFailsWhenPermissionMissing(t *testing.T) {
 // body sent a second time.
 func TestFetchRetriesThrottledRequests(t *testing.T) {
 	f := newFakeGraph(t, loadTenant(t))
-	f.refuse["batch"] = 1
-	f.refuse["delta"] = 1
+	f.RefuseRequests("batch", 1)
+	f.RefuseRequests("delta", 1)
 	c, _ := testClient(t, f, nil)
 	got, err := c.Fetch(context.Background(), "", nil)
 	if err != nil {
@@ -310,7 +309,7 @@ func TestFetchRetriesThrottledRequests(t *testing.T) {
 	if got, want := len(got.Auth), 11; got != want {
 		t.Errorf("auth entries = %d, want %d", got, want)
 	}
-	if got, want := f.count("batch"), 2; got != want {
+	if got, want := f.Count("batch"), 2; got != want {
 		t.Errorf("batch requests = %d, want %d", got, want)
 	}
 }
@@ -331,7 +330,7 @@ func TestFetchStaleCursorRestartsFull(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.stale = tt.status
+			f.SetStaleDeltaTokens(tt.status)
 			got, err := c.Fetch(context.Background(), first.Cursor, nil)
 			if err != nil {
 				t.Fatalf("Fetch with a stale cursor: %v", err)
@@ -351,8 +350,8 @@ func TestFetchStaleCursorRestartsFull(t *testing.T) {
 
 func TestFetchCertificateCredential(t *testing.T) {
 	f := newFakeGraph(t, loadTenant(t))
-	f.secret = "" // only a client assertion is accepted
-	cfg := f.config()
+	f.SetSecret("") // only a client assertion is accepted
+	cfg := fakeConfig(f)
 	cfg.ClientSecret = ""
 	cfg.CertificatePEM = selfSignedPEM(t)
 	c, err := NewClient(cfg, nil)
@@ -363,14 +362,14 @@ func TestFetchCertificateCredential(t *testing.T) {
 	if _, err := c.Fetch(context.Background(), "", nil); err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
-	if f.assertions == 0 {
+	if f.Stats().Assertions == 0 {
 		t.Error("the token request carried no client assertion")
 	}
 }
 
 func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 	f := newFakeGraph(t, loadTenant(t))
-	f.itemCode[idSato] = 404 // a problem about a UPN-shaped id
+	f.SetItemStatus(idSato, 404) // a problem about a UPN-shaped id
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, _ := testClient(t, f, logger)
@@ -378,8 +377,8 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := f.config()
-	f.secret = "rotated" // the new client sends the old one
+	cfg := fakeConfig(f)
+	f.SetSecret("rotated") // the new client sends the old one
 	c2, err := NewClient(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -389,7 +388,7 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 		t.Fatal("Fetch with a wrong secret succeeded")
 	}
 	text := buf.String() + err.Error() + strings.Join(up.Problems, "\n")
-	for _, leak := range []string{"s3cr3t~value-not-for-logs", f.token, "+81", "9081234567", "sato@example", "@mail.example"} {
+	for _, leak := range []string{"s3cr3t~value-not-for-logs", graphtest.AccessToken, "+81", "9081234567", "sato@example", "@mail.example"} {
 		if strings.Contains(text, leak) {
 			t.Errorf("logs, error or problems contain %q", leak)
 		}

@@ -434,7 +434,8 @@ func (e *Engine) SyncDirectory(ctx context.Context, progress func(directory.Prog
 	start := time.Now()
 	rec := store.SyncRecord{StartedAt: start}
 	fail := func(err error) (store.ApplyResult, error) {
-		rec.FinishedAt, rec.Error = time.Now(), err.Error()
+		// One line: identity-library errors span several.
+		rec.FinishedAt, rec.Error = time.Now(), strings.Join(strings.Fields(err.Error()), " ")
 		if rerr := e.Store.RecordSync(context.WithoutCancel(ctx), rec); rerr != nil {
 			e.Logger.Error("could not record the failed sync", "err", rerr)
 		}

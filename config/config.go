@@ -175,7 +175,11 @@ type Notify struct {
 	DefaultLanguage      string   `yaml:"default_language"`
 	Links                Links    `yaml:"links"`
 	PreparednessInterval Duration `yaml:"preparedness_interval"`
-	TemplatesDir         string   `yaml:"templates_dir"`
+	// RenotifyAfter, when set, skips users who were sent an outage mail
+	// about the same carrier within it (a new incident soon after the last
+	// one). 0 mails them again: a recurrence is news.
+	RenotifyAfter Duration `yaml:"renotify_after"`
+	TemplatesDir  string   `yaml:"templates_dir"`
 }
 
 // Links are put into mails.

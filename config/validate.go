@@ -164,6 +164,9 @@ func (c *Config) Validate() error {
 	if n.PreparednessInterval < 0 {
 		add("notify.preparedness_interval", "must not be negative")
 	}
+	if n.RenotifyAfter < 0 {
+		add("notify.renotify_after", "must not be negative (0 mails users again for every new incident)")
+	}
 	return errors.Join(sortErrs(errs)...)
 }
 

@@ -22,6 +22,7 @@ type PlanStore interface {
 	SentMessages(ctx context.Context, incidentID int64, kind carrierwatch.Kind) ([]*carrierwatch.Message, error)
 	CancelPending(ctx context.Context, incidentID int64, kind carrierwatch.Kind, reason string) (int, error)
 	UsersWithKindSince(ctx context.Context, kind carrierwatch.Kind, since time.Time) (map[string]bool, error)
+	UsersNotifiedForCarrierSince(ctx context.Context, carrierID string, exceptIncident int64, since time.Time) (map[string]bool, error)
 }
 
 // PlannerConfig is the notify section of the config, as the planner needs it.
@@ -31,6 +32,9 @@ type PlannerConfig struct {
 	RequireApproval      bool
 	SendResolved         bool
 	PreparednessInterval time.Duration
+	// RenotifyAfter skips users mailed about the same carrier's outage
+	// within it; 0 = mail them for every incident.
+	RenotifyAfter time.Duration
 	// MailDomain is the right-hand side of generated Message-IDs.
 	MailDomain string
 }
@@ -59,6 +63,7 @@ type PlanResult struct {
 	Planned    int // messages that exist for them after this pass
 	New        int // messages added by this pass
 	NoAddress  int // affected users with no address to mail: logged, skipped
+	Recent     int // affected users skipped: mailed about this carrier within RenotifyAfter
 	BySegment  map[carrierwatch.Segment]int
 	Messages   []carrierwatch.Message // what was (or, dry, would be) planned
 }
@@ -140,6 +145,13 @@ func (p *Planner) PlanOutage(ctx context.Context, inc *carrierwatch.Incident, c 
 			return res, nil
 		}
 	}
+	var recent map[string]bool
+	if p.Config.RenotifyAfter > 0 {
+		recent, err = p.Store.UsersNotifiedForCarrierSince(ctx, c.ID, inc.ID, p.now().Add(-p.Config.RenotifyAfter))
+		if err != nil {
+			return nil, fmt.Errorf("plan outage mails for incident %d: %w", inc.ID, err)
+		}
+	}
 	for i := range users {
 		u := &users[i]
 		a := Assess(u, c.Covers, p.Methods, p.Logger)
@@ -147,6 +159,10 @@ func (p *Planner) PlanOutage(ctx context.Context, inc *carrierwatch.Incident, c 
 			continue
 		}
 		res.Affected++
+		if recent[u.ID] {
+			res.Recent++
+			continue
+		}
 		to := Addresses(u, p.Config.DeliverTo)
 		if len(to) == 0 {
 			res.NoAddress++
@@ -179,7 +195,7 @@ func (p *Planner) PlanOutage(ctx context.Context, inc *carrierwatch.Incident, c 
 		p.Logger.Info("outage mails planned", "incident_id", inc.ID, "carrier", c.ID, "campaign_id", campaign.ID,
 			"new", res.New, "affected", res.Affected, "app", res.BySegment[carrierwatch.SegmentApp],
 			"other_phone", res.BySegment[carrierwatch.SegmentOtherPhone], "phone_only", res.BySegment[carrierwatch.SegmentPhoneOnly],
-			"no_address", res.NoAddress, "campaign_state", campaign.State)
+			"no_address", res.NoAddress, "mailed_recently", res.Recent, "campaign_state", campaign.State)
 	}
 	return res, nil
 }

@@ -333,6 +333,7 @@ func (e *Engine) Planner() *notifier.Planner {
 			DeliverTo: cfg.Notify.DeliverTo, DefaultLanguage: cfg.Notify.DefaultLanguage,
 			RequireApproval: cfg.Notify.RequireApproval, SendResolved: cfg.Notify.SendResolved,
 			PreparednessInterval: time.Duration(cfg.Notify.PreparednessInterval), MailDomain: domain,
+			RenotifyAfter: time.Duration(cfg.Notify.RenotifyAfter),
 		},
 		Logger:  e.Logger,
 		Methods: e.Methods,

@@ -457,3 +457,25 @@ func (s *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 func (s *DB) SentMessages(ctx context.Context, incidentID int64, kind carrierwatch.Kind) ([]*carrierwatch.Message, error) {
 	return s.Messages(ctx, MessageFilter{IncidentID: incidentID, Kind: kind, State: carrierwatch.MessageSent})
 }
+
+// UsersNotifiedForCarrierSince returns the users who have an outage
+// message (not cancelled or failed) created at or after since for an
+// incident of carrierID other than exceptIncident.
+func (s *DB) UsersNotifiedForCarrierSince(ctx context.Context, carrierID string, exceptIncident int64, since time.Time) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT m.user_id FROM messages m JOIN incidents i ON i.id = m.incident_id
+		WHERE i.carrier_id = ? AND m.incident_id != ? AND m.kind = 'outage' AND m.created_at >= ? AND m.state NOT IN ('cancelled', 'failed')`,
+		carrierID, exceptIncident, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("users notified about %s: %w", carrierID, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}

@@ -124,12 +124,25 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 		carrier *config.Carrier
 		src     detector.Source
 		st      sourceState
+		fresh   bool // never read successfully under this id
 	}
 	type done struct {
 		job
 		notices []detector.Notice
 		result  detector.Result
 		err     error
+	}
+	// Carriers with a source that was read successfully before, under any
+	// id: a source of theirs that was never read (added, moved to another
+	// URL, or stored under an id of an older version) starts by recording
+	// what it lists without acting on it, instead of replaying it.
+	monitored := map[string]bool{}
+	for id, b := range states {
+		var st sourceState
+		if json.Unmarshal(b, &st) == nil && !st.LastSuccess.IsZero() {
+			carrier, _, _ := strings.Cut(id, "/")
+			monitored[carrier] = true
+		}
 	}
 	var jobs []job
 	now := time.Now()
@@ -151,7 +164,7 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 				res.Skipped++
 				continue
 			}
-			jobs = append(jobs, job{carrier: c, src: src, st: st})
+			jobs = append(jobs, job{carrier: c, src: src, st: st, fresh: st.Fingerprint == "" && st.LastSuccess.IsZero()})
 		}
 	}
 	workers := e.PollWorkers
@@ -192,9 +205,14 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 		default:
 			res.Polled++
 			fp := fingerprint(d.src)
-			rebaseline := d.st.Fingerprint != "" && d.st.Fingerprint != fp
-			if rebaseline {
+			changed := d.st.Fingerprint != "" && d.st.Fingerprint != fp
+			added := d.fresh && monitored[c.ID]
+			rebaseline := changed || added
+			switch {
+			case changed:
 				e.Logger.Warn("source settings changed: recording its current notices without acting on them", "source", d.src.ID, "url", d.src.URL)
+			case added:
+				e.Logger.Warn("new source of a carrier already watched: recording its current notices without acting on them", "source", d.src.ID, "url", d.src.URL)
 			}
 			outage, err := e.applyNotices(ctx, c, d.src, d.result.Notices, rebaseline, res)
 			if err != nil {
@@ -273,7 +291,7 @@ func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detect
 	for _, n := range order(notices) {
 		v, rule := rules.ClassifyNotice(n)
 		verdict := string(v)
-		if v == detector.VerdictOutage || v == detector.VerdictNotResolved {
+		if !recordOnly && (v == detector.VerdictOutage || v == detector.VerdictNotResolved) {
 			outage = append(outage, n.Hash)
 		}
 		out, err := e.Store.ApplySignal(ctx, store.Signal{

@@ -257,9 +257,10 @@ func TestSourceEditsDoNotReplayHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The inserted feed is new and says 発生中 then 【復旧】: an incident
-	// that opens and resolves at once; the page's old notice is no signal.
-	if got := rec.count(carrierwatch.KindOutage); len(res.Poll.Opened) != 1 || len(res.Poll.Resolved) != 1 || got != mails {
+	// The inserted feed is a new source of a carrier already watched: what
+	// it lists now is recorded, not acted on; the page's old notice is no
+	// signal either.
+	if got := rec.count(carrierwatch.KindOutage); len(res.Poll.Opened) != 0 || len(res.Poll.Resolved) != 0 || got != mails {
 		t.Fatalf("after inserting a source: opened %d, resolved %d, %d new outage mails", len(res.Poll.Opened), len(res.Poll.Resolved), got-mails)
 	}
 	// The page read another way: its text (so its hash) changes, but
@@ -271,5 +272,56 @@ func TestSourceEditsDoNotReplayHistory(t *testing.T) {
 	}
 	if got := rec.count(carrierwatch.KindOutage); len(res.Poll.Opened) != 0 || got != mails {
 		t.Fatalf("after changing the selector: opened %d, %d new outage mails", len(res.Poll.Opened), got-mails)
+	}
+	// The page moved to another URL (a new id): recorded, not acted on.
+	reconfigure(carrier(strings.Replace(page, `/src", selector: "main"`, `/src/index.html", selector: "main"`, 1)))
+	if res, err = e.Once(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.count(carrierwatch.KindOutage); len(res.Poll.Opened) != 0 || got != mails {
+		t.Fatalf("after moving the page: opened %d, %d new outage mails", len(res.Poll.Opened), got-mails)
+	}
+}
+
+// TestRebaselineWithConfirmPolls: notices recorded after a source edit
+// must not wait for confirmation either, or a later poll opens them.
+func TestRebaselineWithConfirmPolls(t *testing.T) {
+	srv := newServer(t, "kddi-notice-1-outage.html")
+	carrier := func(selector string) string {
+		return fmt.Sprintf(`  - id: kddi
+    name: au
+    match: {prefixes: ["+81908"]}
+    confirm_polls: 2
+    sources: [{type: page, url: "%s/src", selector: %q}]`, srv.URL, selector)
+	}
+	e, rec := engine(t, carrier("main"))
+	ctx := context.Background()
+	for range 2 {
+		if _, err := e.Once(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	incs, _ := e.Store.Incidents(ctx, true)
+	if len(incs) != 1 {
+		t.Fatalf("%d open incidents after two polls, want 1", len(incs))
+	}
+	e.Store.ResolveIncident(ctx, incs[0].ID, "")
+	before := rec.count(carrierwatch.KindOutage)
+	cfg, err := config.Parse([]byte("state_dir: /unused\ncarriers:\n" + carrier("body") + "\nmail: {from: \"IT <it@example.ac.jp>\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetConfig(cfg)
+	for i := range 3 {
+		res, err := e.Once(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Poll.Opened) != 0 {
+			t.Fatalf("poll %d after the selector change opened an incident", i+1)
+		}
+	}
+	if got := rec.count(carrierwatch.KindOutage); got != before {
+		t.Fatalf("%d outage mails after the selector change", got-before)
 	}
 }

@@ -64,7 +64,9 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 			return nil
 		}
 		if sig.RecordOnly {
-			return nil
+			// Seen, but never a pending outage for confirm_polls either.
+			_, err := tx.ExecContext(ctx, `UPDATE notices SET dismissed = 1 WHERE source_id = ? AND hash = ?`, sig.SourceID, sig.Hash)
+			return err
 		}
 		inc, err := openIncident(ctx, tx, sig.CarrierID)
 		if err != nil && !errors.Is(err, ErrNotFound) {

@@ -109,25 +109,17 @@ func compileRule(text string) (rule, error) {
 	return rule{text: text, substr: s}, nil
 }
 
-// ClassifyNotice decides a notice as a reader does, trusting the title
-// where title and text disagree: a notice titled 【復旧】 is resolved even if
-// its text still recounts yesterday's ほぼ回復, and a notice titled 通信障害
-// is an outage even if its text says the cause was メンテナンス work.
-// Otherwise title and text are judged together (Classify), so a partial
-// recovery mentioned in the text is still not-resolved.
+// ClassifyNotice decides a notice as a reader does: title and text are
+// judged together (Classify), except that a title announcing recovery
+// (【復旧】) wins over the text, which often still recounts the partial
+// recovery (ほぼ回復) of the day before.
 func (r *Rules) ClassifyNotice(n Notice) (v Verdict, rule string) {
-	full, fullRule := r.Classify(n.ClassifyText())
-	if n.Title == "" {
-		return full, fullRule
+	if n.Title != "" {
+		if title, titleRule := r.Classify(n.Title); title == VerdictResolved {
+			return title, titleRule
+		}
 	}
-	title, titleRule := r.Classify(n.Title)
-	switch {
-	case title == VerdictResolved:
-		return title, titleRule
-	case full == VerdictIgnored && (title == VerdictOutage || title == VerdictNotResolved):
-		return title, titleRule
-	}
-	return full, fullRule
+	return r.Classify(n.ClassifyText())
 }
 
 // Classify decides what text says. The text is normalised first (callers may
@@ -200,7 +192,7 @@ func DefaultRules() RuleSpec {
 		// 【障害】 or 障害が発生, and つながらない and its kin not when a
 		// help page's 場合/とき/時/方/お客さま/には follows.
 		Outage: []string{
-			"ご利用しづらい", "ご利用しにくい", "ご利用いただけない",
+			"利用しづらい", "利用しにくい", "ご利用いただけない",
 			"つながりにくい", "繋がりにくい",
 			"通信障害", "【障害】", "障害が発生", "障害発生",
 			"re:(?:ご利用できない|つながらない|繋がらない|届かない|届きにくい|送受信できない|発信できない|着信できない)(?:[^場と時方おに]|$)",
@@ -213,8 +205,12 @@ func DefaultRules() RuleSpec {
 			"【復旧】", "【回復】", "【解消】",
 			"re:(?:復旧|回復|解消)(?:し|いたし)ました(?:[^ら]|$)",
 		},
-		// Planned works, and the post-mortems and refunds that follow an
-		// outage: they name the outage but announce none.
-		Ignore: []string{"工事", "メンテナンス", "返金", "補償", "原因と対策", "再発防止"},
+		// Planned works (narrowly: an outage notice may name maintenance
+		// work as its cause), and the post-mortems and refunds that follow
+		// an outage: they name the outage but announce none.
+		Ignore: []string{
+			"工事のお知らせ", "メンテナンスのお知らせ", "re:(?:工事|メンテナンス)(?:のため|を実施|の予定|予定)", "re:(?:工事|メンテナンス)に伴う", "【予告】", "【工事】",
+			"返金", "補償", "原因と対策", "再発防止",
+		},
 	}
 }

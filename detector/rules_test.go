@@ -57,7 +57,7 @@ func TestClassify(t *testing.T) {
 		want       Verdict
 		wantRule   string
 	}{
-		{"outage", "全国で音声通話がご利用しづらい状況です", VerdictOutage, "ご利用しづらい"},
+		{"outage", "全国で音声通話がご利用しづらい状況です", VerdictOutage, "利用しづらい"},
 		{"outage word order", "【お詫び】通信障害について", VerdictOutage, "通信障害"},
 		{"an apology alone is no outage", "【お詫び】ご請求書の記載誤りについて", VerdictNone, ""},
 		{"a refund after an outage is no outage", "通信障害に関するお詫びと返金について", VerdictIgnored, "返金"},
@@ -67,16 +67,17 @@ func TestClassify(t *testing.T) {
 		{"resolved", "10月15日午後10時に復旧いたしました。", VerdictResolved, "re:(?:復旧|回復|解消)(?:し|いたし)ました(?:[^ら]|$)"},
 		{"resolved at end of text", "復旧しました", VerdictResolved, "re:(?:復旧|回復|解消)(?:し|いたし)ました(?:[^ら]|$)"},
 		{"resolved marker", "【復旧】ご利用しづらい状況について", VerdictResolved, "【復旧】"},
-		{"future recovery is still an outage", "ご利用しづらい状況です。復旧しましたらお知らせいたします。", VerdictOutage, "ご利用しづらい"},
-		{"planned works ignored", "設備工事のため、つながりにくくなる場合があります", VerdictIgnored, "工事"},
-		{"maintenance ignored despite outage words", "メンテナンスのためご利用できない時間帯があります", VerdictIgnored, "メンテナンス"},
-		{"full-width katakana from half-width", "ﾒﾝﾃﾅﾝｽのお知らせ", VerdictIgnored, "メンテナンス"},
-		{"zero-width space does not hide a rule", "ご利\u200b用しづ\u200bらい", VerdictOutage, "ご利用しづらい"},
-		{"line break inside Japanese text", "ご利用\r\nしづらい", VerdictOutage, "ご利用しづらい"},
+		{"future recovery is still an outage", "ご利用しづらい状況です。復旧しましたらお知らせいたします。", VerdictOutage, "利用しづらい"},
+		{"planned works ignored", "設備工事のため、つながりにくくなる場合があります", VerdictIgnored, "re:(?:工事|メンテナンス)(?:のため|を実施|の予定|予定)"},
+		{"maintenance ignored despite outage words", "メンテナンスのためご利用できない時間帯があります", VerdictIgnored, "re:(?:工事|メンテナンス)(?:のため|を実施|の予定|予定)"},
+		{"full-width katakana from half-width", "ﾒﾝﾃﾅﾝｽのお知らせ", VerdictIgnored, "メンテナンスのお知らせ"},
+		{"zero-width space does not hide a rule", "ご利\u200b用しづ\u200bらい", VerdictOutage, "利用しづらい"},
+		{"line break inside Japanese text", "ご利用\r\nしづらい", VerdictOutage, "利用しづらい"},
 		{"unrelated", "新料金プランのお知らせ", VerdictNone, ""},
 		{"disability discount is not an outage", "障害者割引の受付について", VerdictNone, ""},
 		{"outage marker", "【障害】SMSの遅延", VerdictOutage, "【障害】"},
-		{"a menu is not an outage", "障害・メンテナンス情報", VerdictIgnored, "メンテナンス"},
+		{"a menu is not an outage", "障害・メンテナンス情報", VerdictNone, ""},
+		{"utilisation without the honorific", "【お詫び】ネットワーク障害について 一部のお客さまで利用しづらい状況", VerdictOutage, "利用しづらい"},
 		{"a menu entry alone", "障害情報", VerdictNone, ""},
 		{"a help page is not an outage", "電話がつながらない場合", VerdictNone, ""},
 		{"another help page", "SMSが届かないときは", VerdictNone, ""},
@@ -152,21 +153,21 @@ func TestClassifyFixtures(t *testing.T) {
 		want       []want
 	}{
 		{"docomo network", "feeds/docomo-network.rdf", feedSource("docomo/0"), defaults, []want{
-			{"【お詫び】", VerdictOutage, "ご利用しづらい"},
+			{"【お詫び】", VerdictOutage, "利用しづらい"},
 			{"【一部回復】", VerdictNotResolved, "一部回復"},
-			{"設備工事", VerdictIgnored, "工事"},
+			{"設備工事", VerdictIgnored, "工事のお知らせ"},
 		}},
 		{"docomo network recovered", "feeds/docomo-network-recovered.rdf", feedSource("docomo/0"), defaults, []want{
 			{"【復旧】", VerdictResolved, "【復旧】"},
 			{"【一部回復】", VerdictNotResolved, "一部回復"},
-			{"【お詫び】", VerdictOutage, "ご利用しづらい"},
+			{"【お詫び】", VerdictOutage, "利用しづらい"},
 		}},
 		{"softbank style", "feeds/softbank-style.rss", feedSource("softbank/0"), defaults, []want{
 			{"(お詫び)【復旧】", VerdictResolved, "【復旧】"},
-			{"発生中", VerdictOutage, "ご利用しづらい"},
+			{"発生中", VerdictOutage, "利用しづらい"},
 		}},
 		{"mvno shift_jis", "feeds/mvno-shiftjis.rss", feedSource("mvno/0"), defaults, []want{
-			{"【障害】Aプランにおける音声通話・SMS", VerdictOutage, "ご利用しづらい"},
+			{"【障害】Aプランにおける音声通話・SMS", VerdictOutage, "利用しづらい"},
 		}},
 		{"status page, default rules", "feeds/statuspage-history.atom", feedSource("gw/0"), defaults, []want{
 			{"SMS delivery delays", VerdictNone, ""},
@@ -177,7 +178,7 @@ func TestClassifyFixtures(t *testing.T) {
 			{"Scheduled maintenance", VerdictIgnored, `re:(?i)scheduled maintenance|planned maintenance`},
 		}},
 		{"kddi page 1", "pages/kddi-notice-1-outage.html", pageSource("kddi/1", "main"), defaults, []want{
-			{"au携帯電話サービス", VerdictOutage, "ご利用しづらい"},
+			{"au携帯電話サービス", VerdictOutage, "利用しづらい"},
 		}},
 		{"kddi page 2", "pages/kddi-notice-2-partial.html", pageSource("kddi/1", "main"), defaults, []want{
 			{"au携帯電話サービス", VerdictNotResolved, "ほぼ回復"},
@@ -186,9 +187,9 @@ func TestClassifyFixtures(t *testing.T) {
 			{"【復旧】au携帯電話サービス", VerdictResolved, "【復旧】"},
 		}},
 		{"kddi index", "pages/index.html", Source{ID: "kddi/2", Type: TypePage, URL: "https://www.example.jp/important/", Items: "ul.news li"}, defaults, []want{
-			{"au携帯電話サービス", VerdictOutage, "ご利用しづらい"},
+			{"au携帯電話サービス", VerdictOutage, "利用しづらい"},
 			{"【復旧】一部地域", VerdictResolved, "【復旧】"},
-			{"設備メンテナンス", VerdictIgnored, "メンテナンス"},
+			{"設備メンテナンス", VerdictIgnored, "re:(?:工事|メンテナンス)に伴う"},
 			{"2022年5月1日 料金プラン改定", VerdictNone, ""},
 		}},
 	}
@@ -226,7 +227,9 @@ func TestClassifyNoticeTrustsTheTitle(t *testing.T) {
 		want        Verdict
 	}{
 		{"recovered title beats the partial recovery it recounts", "【復旧】au携帯電話サービスについて", "7月3日にはほぼ回復しておりましたが、本日復旧いたしました。", VerdictResolved},
-		{"outage title beats maintenance in the text", "通信障害について", "メンテナンス作業中に発生した設備の不具合により、ご利用しづらい状況です。", VerdictOutage},
+		{"maintenance named as the cause is still an outage", "通信障害について", "メンテナンス作業中に発生した設備の不具合により、ご利用しづらい状況です。", VerdictOutage},
+		{"a post-mortem titled like an outage stays ignored", "7月2日に発生した通信障害について", "障害の原因と再発防止策についてお知らせします。", VerdictIgnored},
+		{"a refund notice titled like an outage stays ignored", "通信障害について", "ご利用料金の返金についてご案内します。", VerdictIgnored},
 		{"partial recovery in the text still counts", "音声通話がご利用しづらい状況について", "現在はほぼ回復しております。", VerdictNotResolved},
 		{"planned works stay ignored", "設備工事のお知らせ", "工事のためつながりにくくなる場合があります。", VerdictIgnored},
 		{"no title: the text decides", "", "通信障害が発生しています", VerdictOutage},

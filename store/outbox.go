@@ -133,7 +133,9 @@ func scanMessage(r scanner) (*carrierwatch.Message, error) {
 func (s *DB) ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Message, error) {
 	st, err := s.stmt(ctx, `UPDATE messages SET state = 'sending', attempts = attempts + 1
 		WHERE id IN (SELECT m.id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-			WHERE m.state = 'pending' AND m.next_at <= ? AND c.state = 'active' ORDER BY m.next_at, m.id LIMIT ?)
+			WHERE m.state = 'pending' AND m.next_at <= ? AND c.state = 'active'
+			AND NOT (m.kind = 'outage' AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = m.incident_id AND i.state = 'resolved'))
+			ORDER BY m.next_at, m.id LIMIT ?)
 		RETURNING `+messageCols)
 	if err != nil {
 		return nil, fmt.Errorf("claim messages: %w", err)
@@ -460,10 +462,12 @@ func (s *DB) SentMessages(ctx context.Context, incidentID int64, kind carrierwat
 
 // UsersNotifiedForCarrierSince returns the users who have an outage
 // message (not cancelled or failed) created at or after since for an
-// incident of carrierID other than exceptIncident.
+// incident of carrierID other than exceptIncident, and were not since
+// told that incident is over (their last word must not be "resolved").
 func (s *DB) UsersNotifiedForCarrierSince(ctx context.Context, carrierID string, exceptIncident int64, since time.Time) (map[string]bool, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT m.user_id FROM messages m JOIN incidents i ON i.id = m.incident_id
-		WHERE i.carrier_id = ? AND m.incident_id != ? AND m.kind = 'outage' AND m.created_at >= ? AND m.state NOT IN ('cancelled', 'failed')`,
+		WHERE i.carrier_id = ? AND m.incident_id != ? AND m.kind = 'outage' AND m.created_at >= ? AND m.state NOT IN ('cancelled', 'failed')
+		AND NOT EXISTS (SELECT 1 FROM messages r WHERE r.incident_id = m.incident_id AND r.user_id = m.user_id AND r.kind = 'resolved' AND r.state = 'sent')`,
 		carrierID, exceptIncident, ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("users notified about %s: %w", carrierID, err)

@@ -378,3 +378,19 @@ func TestActiveOutboxCounts(t *testing.T) {
 		t.Errorf("all counts = %+v, want %+v", all, want)
 	}
 }
+
+// TestClaimSkipsOutageMailsOfResolvedIncidents: an outage mail that was
+// handed back to the outbox while the incident resolved must not go out.
+func TestClaimSkipsOutageMailsOfResolvedIncidents(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	inc, _, _ := db.OpenIncident(ctx, "kddi", "t", "")
+	c, _, _ := db.EnsureCampaign(ctx, inc.ID, carrierwatch.KindOutage, carrierwatch.CampaignActive)
+	db.PlanMessages(ctx, []carrierwatch.Message{{CampaignID: c.ID, IncidentID: inc.ID, Kind: carrierwatch.KindOutage, UserID: "u", To: []string{"u@x"}, MessageID: "m", Data: []byte("{}")}})
+	if _, err := db.ResolveIncident(ctx, inc.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.ClaimMessages(ctx, 10); len(got) != 0 {
+		t.Fatalf("claimed %d outage mails of a resolved incident", len(got))
+	}
+}

@@ -96,7 +96,13 @@ type Dispatcher struct {
 	mu          sync.Mutex
 	consecutive int       // consecutive temporary failures, for the pause
 	pausedUntil time.Time // no claims before this (relay down)
-	stats       Progress
+	// refusalStreak counts relay refusals since the last delivery, and
+	// refusedIDs the messages they hit: several messages refused in a row
+	// mean the relay refuses everything (a quota), which must not use up
+	// each message's own refusals.
+	refusalStreak int
+	refusedIDs    map[int64]bool
+	stats         Progress
 }
 
 // Progress counts what the dispatcher did since it started.
@@ -412,6 +418,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message, marks
 		<-done
 		d.mu.Lock()
 		d.consecutive = 0
+		d.refusalStreak, d.refusedIDs = 0, nil
 		d.stats.Sent++
 		d.mu.Unlock()
 		if d.observer != nil {
@@ -437,12 +444,21 @@ func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err err
 	var se *carrierwatch.SendError
 	refused := errors.As(err, &se) && se.Refused
 	refusals := refusalsIn(m.LastError)
-	if refused {
-		refusals++
-	}
 	errText := redactAddrs(err.Error())
 
 	d.mu.Lock()
+	relayWide := false
+	if refused {
+		d.refusalStreak++
+		if d.refusedIDs == nil {
+			d.refusedIDs = map[int64]bool{}
+		}
+		d.refusedIDs[m.ID] = true
+		relayWide = d.refusalStreak >= relayWideRefusals && len(d.refusedIDs) >= 2
+		if !relayWide {
+			refusals++
+		}
+	}
 	d.consecutive++
 	n := d.consecutive
 	delay := backoff(d.cfg.BaseBackoff, d.cfg.MaxBackoff, m.Attempts)
@@ -464,7 +480,8 @@ func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err err
 	if refused {
 		// Loud: a relay that refuses every message (a quota, a sender it
 		// no longer accepts) needs an admin.
-		d.logger.Error("relay refuses messages", "message_id", m.ID, "refusals", refusals, "max_refusals", maxRefusals, "reply", redactAddrs(se.Reply), "err", errText)
+		d.logger.Error("relay refuses messages", "message_id", m.ID, "refusals", refusals, "max_refusals", maxRefusals,
+			"relay_wide", relayWide, "reply", redactAddrs(se.Reply), "err", errText)
 	}
 
 	age := d.now().Sub(m.CreatedAt)
@@ -487,6 +504,11 @@ func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err err
 		d.logger.Error("could not record a retry", "message_id", m.ID, "err", err)
 	}
 }
+
+// relayWideRefusals is how many refusals in a row, of at least two
+// messages, mean the relay refuses everything; those do not count towards
+// a message's maxRefusals, so a quota that lasts hours fails nothing.
+const relayWideRefusals = 3
 
 // refusalTag starts the recorded error of a message the relay has refused
 // as a whole: "[relay refused 2x] ...". The count lives in the outbox

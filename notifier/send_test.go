@@ -511,3 +511,44 @@ func TestDrainCountsOnlyActiveCampaigns(t *testing.T) {
 		t.Errorf("counts = %+v, want %+v", got.Counts, want)
 	}
 }
+
+// TestSmallCampaignOutlastsLongRefusal: a relay refusing everything for
+// many pause cycles (a daily quota) must not use up the refusals of a
+// small campaign's messages; they go out once it accepts again.
+func TestSmallCampaignOutlastsLongRefusal(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := openStore(t)
+	c := planN(t, db, 4)
+	tr := &down{up: make(chan struct{}), err: &carrierwatch.SendError{Refused: true,
+		Reply: "550 5.4.5 Daily user sending quota exceeded", Err: errors.New("send mail: MAIL FROM refused with 550")}}
+	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 2, BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}, discard, nil)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	// Far more than five refusals per message.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		tr.mu.Lock()
+		calls := tr.calls
+		tr.mu.Unlock()
+		if calls >= 40 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got, _ := db.Campaign(ctx, c.ID); got.Counts.Failed != 0 {
+		t.Fatalf("a long relay-wide refusal failed messages: %+v", got.Counts)
+	}
+	close(tr.up)
+	for time.Now().Before(deadline) {
+		if got, _ := db.Campaign(ctx, c.ID); got.Counts.Sent == 4 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got, _ := db.Campaign(context.Background(), c.ID); got.Counts.Sent != 4 || got.Counts.Failed != 0 {
+		t.Fatalf("after the quota: %+v, want all 4 sent", got.Counts)
+	}
+}

@@ -113,6 +113,12 @@ type Mail struct {
 	HTML    string
 	// Lang is the language of the mail ("ja", "en"): Content-Language.
 	Lang string
+	// HoldForDeferred asks the transport not to send the mail when some
+	// recipients accept it and another answers 4xx (deferred), but to
+	// fail temporarily so it is tried again for all of them. The
+	// dispatcher sets it on the first attempts only: the deferred address
+	// may be the only one a locked-out user can read.
+	HoldForDeferred bool
 	// Headers are the X-Carrierwatch-* headers, already validated.
 	Kind       Kind
 	Segment    Segment

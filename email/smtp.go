@@ -185,7 +185,7 @@ func (s *SMTP) Send(ctx context.Context, m *carrierwatch.Mail) error {
 			se.Refused = false
 			return se
 		}
-		res := s.transact(ctx, cn, m.MessageID, w)
+		res := s.transact(ctx, cn, m.MessageID, w, m.HoldForDeferred)
 		if res.usable {
 			s.put(cn)
 		} else {
@@ -225,7 +225,7 @@ type result struct {
 // only when it is wanted. Either way the outcome is the same: refused
 // recipients (4xx or 5xx) are dropped when another was accepted; when none
 // was, the message is not sent.
-func (s *SMTP) transact(ctx context.Context, cn *conn, id string, w *wire) result {
+func (s *SMTP) transact(ctx context.Context, cn *conn, id string, w *wire, holdForDeferred bool) result {
 	timeout := s.timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = max(time.Until(dl), time.Millisecond)
@@ -295,6 +295,14 @@ func (s *SMTP) transact(ctx context.Context, cn *conn, id string, w *wire) resul
 		}
 	}
 	refusedReply := strings.Join(refusedReplies, "; ")
+	if accepted > 0 && tempRefusal && holdForDeferred {
+		// Not yet: try again later for every recipient, the deferred one
+		// included. A pipelined DATA may already have been invited; the
+		// only way to decline it is to hang up.
+		usable := skipReplies(text, pending) && c.Reset() == nil
+		err := fmt.Errorf("send mail %s: %d of %d recipients deferred; holding the message for them", id, len(refused), len(rcpts))
+		return result{usable: usable, err: &carrierwatch.SendError{Reply: refusedReply, Err: err}}
+	}
 	if accepted == 0 {
 		// A pipelined DATA is answered with an error here; a server that
 		// invites the content anyway can only be told no by hanging up.

@@ -871,3 +871,40 @@ func TestSMTPSendKeepsToContextDeadline(t *testing.T) {
 		t.Errorf("Send took %v with a 200ms ctx deadline; it waited for the %v timeout", took.Round(time.Millisecond), timeout)
 	}
 }
+
+// TestSMTPHoldsMailForDeferredRecipient: with HoldForDeferred, a mail one
+// of whose recipients answers 4xx while another accepts is not sent to
+// anyone yet (a temporary error), so the deferred address — perhaps the
+// only one a locked-out user can read — gets it on a later attempt.
+func TestSMTPHoldsMailForDeferredRecipient(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	s := newSMTP(t, srv, SMTPConfig{}, 1)
+	srv.RejectRcpt("taro.alt@example.net", 451, "4.7.1 try again later")
+
+	m := testMail(1)
+	m.HoldForDeferred = true
+	err := s.Send(context.Background(), m)
+	if err == nil || carrierwatch.IsPermanent(err) {
+		t.Fatalf("held mail: err = %v, want a temporary error", err)
+	}
+	if n := srv.Count(); n != 0 {
+		t.Fatalf("held mail delivered %d times", n)
+	}
+	// The connection is still good for the next mail.
+	srv.RejectRcpt("taro.alt@example.net", 0, "")
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatalf("after the deferral ended: %v", err)
+	}
+	if got := srv.Messages(); len(got) != 1 || len(got[0].To) != 2 {
+		t.Fatalf("delivered %+v, want one mail to both addresses", got)
+	}
+	// Without the hold (a later attempt) it goes to those who accept.
+	srv.RejectRcpt("taro.alt@example.net", 451, "4.7.1 try again later")
+	m2 := testMail(2)
+	if err := s.Send(context.Background(), m2); err != nil {
+		t.Fatalf("unheld mail: %v", err)
+	}
+	if got := srv.Messages(); len(got) != 2 || len(got[1].To) != 1 || got[1].To[0] != "taro.yamada@example.ac.jp" {
+		t.Fatalf("unheld mail went to %+v, want the accepting address only", got[len(got)-1].To)
+	}
+}

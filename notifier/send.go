@@ -404,6 +404,9 @@ func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message, marks
 	// shutdown grace) and recorded, so it is not sent twice.
 	bg := context.WithoutCancel(ctx)
 	mail, err := d.render(bg, m)
+	if err == nil {
+		mail.HoldForDeferred = m.Attempts < holdDeferredAttempts
+	}
 	if err != nil {
 		d.fail(bg, m, fmt.Sprintf("render: %v", err), true)
 		return
@@ -504,6 +507,11 @@ func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err err
 		d.logger.Error("could not record a retry", "message_id", m.ID, "err", err)
 	}
 }
+
+// holdDeferredAttempts is how many attempts hold a mail back when one of
+// its recipients defers it (4xx) while others accept: after that it goes
+// to those who accept.
+const holdDeferredAttempts = 3
 
 // relayWideRefusals is how many refusals in a row, of at least two
 // messages, mean the relay refuses everything; those do not count towards

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"mime"
 	netmail "net/mail"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,7 +143,7 @@ func checkAddress(what, s string) error {
 		return err
 	}
 	if _, err := netmail.ParseAddress(s); err != nil {
-		return fmt.Errorf("%s address %s: %w", what, maskAddress(s), err)
+		return fmt.Errorf("%s address %s: %w", what, carrierwatch.MaskAddress(s), err)
 	}
 	return nil
 }
@@ -194,33 +193,10 @@ func crlf(s string) string {
 	return strings.ReplaceAll(s, "\n", "\r\n")
 }
 
-// maskAddress hides an address's local part for logs: "t***@example.ac.jp".
-func maskAddress(addr string) string {
-	if a, err := netmail.ParseAddress(addr); err == nil {
-		addr = a.Address
-	}
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 {
-		return "***"
-	}
-	first, _ := utf8.DecodeRuneInString(addr)
-	if !unicode.IsPrint(first) {
-		first = '*'
-	}
-	return string(first) + "***" + oneLine(addr[at:], 100)
-}
-
-var addressLike = regexp.MustCompile(`[^\s<>"'(),;:\[\]@]+@[A-Za-z0-9.-]+`)
-
-// maskAddressesIn masks every address-like token in s (a server's reply).
-func maskAddressesIn(s string) string {
-	return addressLike.ReplaceAllStringFunc(s, maskAddress)
-}
-
 func maskAddresses(addrs []string) []string {
 	out := make([]string, len(addrs))
 	for i, a := range addrs {
-		out[i] = maskAddress(a)
+		out[i] = carrierwatch.MaskAddress(a)
 	}
 	return out
 }
@@ -296,7 +272,7 @@ func parseFrom(from string) (fromParts, error) {
 	}
 	a, err := netmail.ParseAddress(from)
 	if err != nil { // checked above; kept for safety
-		return fromParts{}, fmt.Errorf("from address %s: %w", maskAddress(from), err)
+		return fromParts{}, fmt.Errorf("from address %s: %w", carrierwatch.MaskAddress(from), err)
 	}
 	return fromParts{
 		envelope: (&netmail.Address{Address: a.Address}).String(),
@@ -328,7 +304,7 @@ func compose(w *wire, from *fromParts, m *carrierwatch.Mail) error {
 		}
 		a, err := netmail.ParseAddress(to)
 		if err != nil {
-			return invalid(fmt.Errorf("recipient %d: to address %s: %w", i+1, maskAddress(to), err))
+			return invalid(fmt.Errorf("recipient %d: to address %s: %w", i+1, carrierwatch.MaskAddress(to), err))
 		}
 		w.rcpts = append(w.rcpts, (&netmail.Address{Address: a.Address}).String())
 		if i > 0 {

@@ -431,7 +431,7 @@ func classify(id, stage string, err error) *carrierwatch.SendError {
 func reply(err error) string {
 	var tp *textproto.Error
 	if errors.As(err, &tp) {
-		return maskAddressesIn(oneLine(fmt.Sprintf("%03d %s", tp.Code, tp.Msg), 500))
+		return carrierwatch.MaskAddressesIn(oneLine(fmt.Sprintf("%03d %s", tp.Code, tp.Msg), 500))
 	}
 	return ""
 }

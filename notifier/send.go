@@ -447,7 +447,7 @@ func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err err
 	var se *carrierwatch.SendError
 	refused := errors.As(err, &se) && se.Refused
 	refusals := refusalsIn(m.LastError)
-	errText := redactAddrs(err.Error())
+	errText := carrierwatch.MaskAddressesIn(err.Error())
 
 	d.mu.Lock()
 	relayWide := false
@@ -484,7 +484,7 @@ func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err err
 		// Loud: a relay that refuses every message (a quota, a sender it
 		// no longer accepts) needs an admin.
 		d.logger.Error("relay refuses messages", "message_id", m.ID, "refusals", refusals, "max_refusals", maxRefusals,
-			"relay_wide", relayWide, "reply", redactAddrs(se.Reply), "err", errText)
+			"relay_wide", relayWide, "reply", carrierwatch.MaskAddressesIn(se.Reply), "err", errText)
 	}
 
 	age := d.now().Sub(m.CreatedAt)
@@ -553,7 +553,7 @@ func (d *Dispatcher) fail(ctx context.Context, m *carrierwatch.Message, reason s
 	if d.observer != nil {
 		d.observer.Failed(m.Kind, permanent)
 	}
-	reason = redactAddrs(reason)
+	reason = carrierwatch.MaskAddressesIn(reason)
 	d.logger.Warn("message failed permanently; not retried", "message_id", m.ID, "user_id", m.UserID, "kind", m.Kind, "reason", reason)
 	if err := d.out.MarkFailed(ctx, m.ID, reason); err != nil {
 		d.logger.Error("could not record a failure", "message_id", m.ID, "err", err)
@@ -573,37 +573,4 @@ func backoff(base, maxDelay time.Duration, n int) time.Duration {
 	// Full jitter, but never less than half, so retries do not stampede
 	// and still wait.
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-// redactAddrs masks e-mail addresses in server replies before they reach
-// logs or the outbox record ("<a***@example.ac.jp>").
-func redactAddrs(s string) string {
-	var b strings.Builder
-	i := 0
-	for i < len(s) {
-		at := strings.IndexByte(s[i:], '@')
-		if at < 0 {
-			b.WriteString(s[i:])
-			break
-		}
-		at += i
-		start := at
-		for start > i && isAddrChar(s[start-1]) {
-			start--
-		}
-		if start == at {
-			b.WriteString(s[i : at+1])
-			i = at + 1
-			continue
-		}
-		b.WriteString(s[i:start])
-		b.WriteByte(s[start])
-		b.WriteString("***@")
-		i = at + 1
-	}
-	return b.String()
-}
-
-func isAddrChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".!#$%&'*+-/=?^_`{|}~", c) >= 0
 }

@@ -1,22 +1,17 @@
 package main
 
-import "strings"
+import (
+	"strings"
 
-// maskAddr hides the local part of an address: "a***@example.ac.jp".
-// Addresses are personal data; terminals and logs get the masked form
-// unless an admin asks for the full one.
-func maskAddr(a string) string {
-	at := strings.LastIndexByte(a, '@')
-	if at <= 0 {
-		return "***"
-	}
-	return a[:1] + "***" + a[at:]
-}
+	"github.com/carrierwatch/carrierwatch"
+)
 
+// maskAddrs joins addresses masked for a terminal ("a***@example.ac.jp");
+// commands that serve the help desk print them in full with --unmask.
 func maskAddrs(as []string) string {
 	out := make([]string, len(as))
 	for i, a := range as {
-		out[i] = maskAddr(a)
+		out[i] = carrierwatch.MaskAddress(a)
 	}
 	return strings.Join(out, ", ")
 }

@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/phone"
+	"github.com/carrierwatch/carrierwatch/templates"
 )
 
 // PlanStore is what the Planner needs of the database.
@@ -92,19 +92,6 @@ func (p *Planner) initialState() carrierwatch.CampaignState {
 	return carrierwatch.CampaignActive
 }
 
-// Language picks "ja" or "en" from a directory's preferredLanguage
-// ("ja-JP", "en-US"), else def.
-func Language(preferred, def string) string {
-	l := strings.ToLower(strings.TrimSpace(preferred))
-	switch {
-	case l == "ja" || strings.HasPrefix(l, "ja-") || strings.HasPrefix(l, "ja_"):
-		return "ja"
-	case l == "en" || strings.HasPrefix(l, "en-") || strings.HasPrefix(l, "en_"):
-		return "en"
-	}
-	return def
-}
-
 // NewMessageID returns a unique Message-ID (without angle brackets).
 func NewMessageID(kind carrierwatch.Kind, incidentID int64, domain string) string {
 	var b [10]byte
@@ -175,7 +162,7 @@ func (p *Planner) PlanOutage(ctx context.Context, inc *carrierwatch.Incident, c 
 		})
 		m := carrierwatch.Message{
 			IncidentID: inc.ID, Kind: carrierwatch.KindOutage, Segment: a.Segment, UserID: u.ID,
-			Lang: Language(u.PreferredLanguage, p.Config.DefaultLanguage), To: to,
+			Lang: templates.Language(u.PreferredLanguage, p.Config.DefaultLanguage), To: to,
 			MessageID: NewMessageID(carrierwatch.KindOutage, inc.ID, p.Config.MailDomain), Data: data,
 		}
 		if campaign != nil {
@@ -287,7 +274,7 @@ func (p *Planner) PlanPreparedness(ctx context.Context, dry bool) (*PlanResult, 
 		data, _ := json.Marshal(MessageData{DisplayName: u.DisplayName, UPN: u.UPN, AffectedPhones: phones})
 		res.Messages = append(res.Messages, carrierwatch.Message{
 			Kind: carrierwatch.KindPreparedness, Segment: carrierwatch.SegmentPhoneOnly, UserID: u.ID,
-			Lang: Language(u.PreferredLanguage, p.Config.DefaultLanguage), To: to, Data: data,
+			Lang: templates.Language(u.PreferredLanguage, p.Config.DefaultLanguage), To: to, Data: data,
 			MessageID: NewMessageID(carrierwatch.KindPreparedness, 0, p.Config.MailDomain),
 		})
 		res.BySegment[carrierwatch.SegmentPhoneOnly]++

@@ -89,11 +89,3 @@ func TestAddresses(t *testing.T) {
 		t.Errorf("user without addresses: %v", got)
 	}
 }
-
-func TestLanguage(t *testing.T) {
-	for in, want := range map[string]string{"ja-JP": "ja", "ja": "ja", "en-US": "en", "EN-gb": "en", "es-ES": "ja", "": "ja"} {
-		if got := notifier.Language(in, "ja"); got != want {
-			t.Errorf("Language(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -391,6 +391,7 @@ func TestLanguage(t *testing.T) {
 		{"ja-JP", "en", "ja"},
 		{"en-US", "ja", "en"},
 		{"EN_gb", "ja", "en"},
+		{"EN-gb", "ja", "en"},
 		{"ja", "en", "ja"},
 		{"es-ES", "ja", "ja"},
 		{"", "en", "en"},

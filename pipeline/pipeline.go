@@ -116,9 +116,20 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 	defer e.pollMu.Unlock()
 	cfg := e.Config()
 	res := &PollResult{}
-	states, err := e.Store.SourceStates(ctx)
+	raw, err := e.Store.SourceStates(ctx)
 	if err != nil {
 		return nil, err
+	}
+	states := make(map[string]sourceState, len(raw))
+	for id, b := range raw {
+		var st sourceState
+		if len(b) > 0 {
+			if err := json.Unmarshal(b, &st); err != nil {
+				e.Logger.Warn("stored source state unreadable; starting afresh", "source", id, "err", err)
+				st = sourceState{}
+			}
+		}
+		states[id] = st
 	}
 	type job struct {
 		carrier *config.Carrier
@@ -128,18 +139,16 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 	}
 	type done struct {
 		job
-		notices []detector.Notice
-		result  detector.Result
-		err     error
+		result detector.Result
+		err    error
 	}
 	// Carriers with a source that was read successfully before, under any
 	// id: a source of theirs that was never read (added, moved to another
 	// URL, or stored under an id of an older version) starts by recording
 	// what it lists without acting on it, instead of replaying it.
 	monitored := map[string]bool{}
-	for id, b := range states {
-		var st sourceState
-		if json.Unmarshal(b, &st) == nil && !st.LastSuccess.IsZero() {
+	for id, st := range states {
+		if !st.LastSuccess.IsZero() {
 			carrier, _, _ := strings.Cut(id, "/")
 			monitored[carrier] = true
 		}
@@ -149,13 +158,7 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 	for i := range cfg.Carriers {
 		c := &cfg.Carriers[i]
 		for _, src := range c.DetectorSources() {
-			var st sourceState
-			if b := states[src.ID]; len(b) > 0 {
-				if err := json.Unmarshal(b, &st); err != nil {
-					e.Logger.Warn("stored source state unreadable; starting afresh", "source", src.ID, "err", err)
-					st = sourceState{}
-				}
-			}
+			st := states[src.ID]
 			if st.Fingerprint != "" && st.Fingerprint != fingerprint(src) {
 				// New settings: fetch in full, whatever the server's cache says.
 				st.ETag, st.LastModified = "", ""
@@ -246,10 +249,7 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 			if polledSource[src.ID] {
 				continue
 			}
-			var st sourceState
-			if b := states[src.ID]; len(b) > 0 && json.Unmarshal(b, &st) == nil {
-				present[c.ID] = append(present[c.ID], st.Outage...)
-			}
+			present[c.ID] = append(present[c.ID], states[src.ID].Outage...)
 		}
 		out, err := e.Store.ConfirmPoll(ctx, c.ID, present[c.ID], c.ConfirmPolls)
 		if err != nil {

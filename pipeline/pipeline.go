@@ -542,11 +542,12 @@ func (e *Engine) Once(ctx context.Context, wait time.Duration) (*OnceResult, err
 	}
 	if stale {
 		if _, err := e.SyncDirectory(ctx, nil); err != nil {
-			users, _ := e.Store.Users(ctx)
-			if len(users) == 0 {
+			// A cache from an earlier good sync is better than nothing.
+			lastOK, _, lerr := e.Store.LastSyncs(ctx)
+			if lerr != nil || lastOK.FinishedAt.IsZero() || lastOK.Users == 0 {
 				return res, err
 			}
-			e.Logger.Warn("going on with the cached directory", "users", len(users))
+			e.Logger.Warn("going on with the cached directory", "users", lastOK.Users, "synced_at", lastOK.FinishedAt.Format(time.RFC3339))
 		} else {
 			res.Synced = true
 		}

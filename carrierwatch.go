@@ -86,6 +86,19 @@ const (
 	IncidentResolved IncidentState = "resolved"
 )
 
+// Scope says how much of a carrier's network an incident covers.
+type Scope string
+
+// Scopes. A regional incident names its areas; a national one covers the
+// whole network (and is what every incident was before scopes existed).
+const (
+	ScopeNational Scope = "national"
+	ScopeRegional Scope = "regional"
+)
+
+// Valid reports whether s is one of the known scopes.
+func (s Scope) Valid() bool { return s == ScopeNational || s == ScopeRegional }
+
 // Incident is one outage of one carrier, from the first signal (or an
 // admin's declaration) to its resolution.
 type Incident struct {
@@ -99,6 +112,24 @@ type Incident struct {
 	OpenedAt   time.Time
 	UpdatedAt  time.Time
 	ResolvedAt time.Time // zero while open
+	// Scope is national or regional; never empty once stored.
+	Scope Scope
+	// Areas are the areas a regional notice names, as it names them
+	// (prefectures such as "石川県", 地方 such as "東日本" or "関東", or
+	// "一部エリア"); empty for a national incident.
+	Areas []string
+	// PartlyRecovered is true while the latest notice of the incident's
+	// thread says the outage has partly recovered (ほぼ回復, 一部回復, …):
+	// a notice page shows ongoing, partly recovered or recovered.
+	PartlyRecovered bool
+	// StartedAt is when the carrier says the outage began
+	// (「7月2日1時35分頃より」, 発生日時); zero when the notice says nothing,
+	// and then OpenedAt ("detected at") is the best known start.
+	StartedAt time.Time
+	// Thread is the key of the notice thread that owns the incident (the
+	// notice's link or GUID, else its title without status marks); "" for
+	// manual incidents.
+	Thread string
 }
 
 // Mail is one rendered message ready for a transport.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,6 +33,21 @@ type Signal struct {
 	// RecordOnly records the notice as seen without acting on it (the
 	// first poll after a source's extraction settings changed).
 	RecordOnly bool
+	// Scope and Areas are the detector's reading of the notice's extent;
+	// an empty Scope is national.
+	Scope carrierwatch.Scope
+	Areas []string
+	// StartedAt is the start the notice states; zero when it names none.
+	StartedAt time.Time
+	// Thread is the key of the notice thread the notice belongs to.
+	Thread string
+}
+
+func (sig Signal) scope() carrierwatch.Scope {
+	if sig.Scope == "" {
+		return carrierwatch.ScopeNational
+	}
+	return sig.Scope
 }
 
 // Outcome says what a signal did.
@@ -53,9 +69,10 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := ms(s.now())
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO notices
-			(source_id, hash, key, carrier_id, verdict, rule, title, link, published_at, seen_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sig.SourceID, sig.Hash, sig.Key, sig.CarrierID, sig.Verdict, sig.Rule, sig.Title, sig.Link, ms(sig.Published), now)
+			(source_id, hash, key, carrier_id, verdict, rule, title, link, published_at, seen_at, thread, scope, areas)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sig.SourceID, sig.Hash, sig.Key, sig.CarrierID, sig.Verdict, sig.Rule, sig.Title, sig.Link, ms(sig.Published), now,
+			sig.Thread, string(sig.scope()), areasJSON(sig.Areas))
 		if err != nil {
 			return err
 		}
@@ -79,7 +96,7 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 					out.Pending = true
 					return nil
 				}
-				inc, err = insertIncident(ctx, tx, sig.CarrierID, sig.Title, sig.Link, "", false, now)
+				inc, err = insertIncident(ctx, tx, sig, "", false, now)
 				if err != nil {
 					return err
 				}
@@ -92,7 +109,7 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 				if err := addEvent(ctx, tx, inc.ID, now, "update", sig); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `UPDATE incidents SET updated_at = ? WHERE id = ?`, now, inc.ID); err != nil {
+				if err := updateIncident(ctx, tx, inc, sig, now); err != nil {
 					return err
 				}
 			}
@@ -145,9 +162,15 @@ func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present []string
 		}
 		var pending Signal
 		var published int64
-		err := tx.QueryRowContext(ctx, `SELECT source_id, hash, key, title, link, verdict, rule, published_at FROM notices
+		var scope, areas string
+		err := tx.QueryRowContext(ctx, `SELECT source_id, hash, key, title, link, verdict, rule, published_at, thread, scope, areas FROM notices
 			WHERE carrier_id = ? AND incident_id IS NULL AND dismissed = 0 AND verdict IN ('outage', 'not-resolved') ORDER BY seen_at DESC LIMIT 1`, carrierID).
-			Scan(&pending.SourceID, &pending.Hash, &pending.Key, &pending.Title, &pending.Link, &pending.Verdict, &pending.Rule, &published)
+			Scan(&pending.SourceID, &pending.Hash, &pending.Key, &pending.Title, &pending.Link, &pending.Verdict, &pending.Rule, &published,
+				&pending.Thread, &scope, &areas)
+		if err == nil {
+			pending.Scope = carrierwatch.Scope(scope)
+			_ = json.Unmarshal([]byte(areas), &pending.Areas)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			_, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID)
 			return err
@@ -172,7 +195,7 @@ func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present []string
 			return nil
 		}
 		pending.CarrierID = carrierID
-		inc, err := insertIncident(ctx, tx, carrierID, pending.Title, pending.Link, "", false, now)
+		inc, err := insertIncident(ctx, tx, pending, "", false, now)
 		if err != nil {
 			return err
 		}
@@ -207,7 +230,7 @@ func (s *DB) OpenIncident(ctx context.Context, carrierID, title, note string) (i
 			return err
 		}
 		now := ms(s.now())
-		inc, err = insertIncident(ctx, tx, carrierID, title, "", note, true, now)
+		inc, err = insertIncident(ctx, tx, Signal{CarrierID: carrierID, Title: title}, note, true, now)
 		if err != nil {
 			return err
 		}
@@ -314,22 +337,31 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-const incidentCols = `id, carrier_id, state, title, url, note, manual, opened_at, updated_at, resolved_at`
+const incidentCols = `id, carrier_id, state, title, url, note, manual, opened_at, updated_at, resolved_at, scope, areas, partly_recovered, started_at, thread`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanIncident(r scanner) (*carrierwatch.Incident, error) {
 	var inc carrierwatch.Incident
-	var manual int
-	var opened, updated, resolved int64
-	if err := r.Scan(&inc.ID, &inc.CarrierID, &inc.State, &inc.Title, &inc.URL, &inc.Note, &manual, &opened, &updated, &resolved); err != nil {
+	var manual, partly int
+	var opened, updated, resolved, started int64
+	var areas string
+	if err := r.Scan(&inc.ID, &inc.CarrierID, &inc.State, &inc.Title, &inc.URL, &inc.Note, &manual, &opened, &updated, &resolved,
+		&inc.Scope, &areas, &partly, &started, &inc.Thread); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
 	inc.Manual = manual != 0
-	inc.OpenedAt, inc.UpdatedAt, inc.ResolvedAt = fromMS(opened), fromMS(updated), fromMS(resolved)
+	inc.PartlyRecovered = partly != 0
+	inc.OpenedAt, inc.UpdatedAt, inc.ResolvedAt, inc.StartedAt = fromMS(opened), fromMS(updated), fromMS(resolved), fromMS(started)
+	if err := json.Unmarshal([]byte(areas), &inc.Areas); err != nil {
+		return nil, fmt.Errorf("incident %d: areas %q: %w", inc.ID, areas, err)
+	}
+	if len(inc.Areas) == 0 {
+		inc.Areas = nil
+	}
 	return &inc, nil
 }
 
@@ -341,13 +373,20 @@ func openIncident(ctx context.Context, q queryer, carrierID string) (*carrierwat
 	return scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE carrier_id = ? AND state = 'open'`, carrierID))
 }
 
-func insertIncident(ctx context.Context, tx *sql.Tx, carrierID, title, link, note string, manual bool, now int64) (*carrierwatch.Incident, error) {
+// insertIncident opens an incident from sig (its carrier, title, link,
+// scope, areas, start and thread).
+func insertIncident(ctx context.Context, tx *sql.Tx, sig Signal, note string, manual bool, now int64) (*carrierwatch.Incident, error) {
 	m := 0
 	if manual {
 		m = 1
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (carrier_id, state, title, url, note, manual, opened_at, updated_at) VALUES (?, 'open', ?, ?, ?, ?, ?, ?)`,
-		carrierID, title, link, note, m, now, now)
+	partly := 0
+	if sig.Verdict == VerdictNotResolved {
+		partly = 1
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (carrier_id, state, title, url, note, manual, opened_at, updated_at, scope, areas, partly_recovered, started_at, thread)
+		VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sig.CarrierID, sig.Title, sig.Link, note, m, now, now, string(sig.scope()), areasJSON(sig.Areas), partly, ms(sig.StartedAt), sig.Thread)
 	if err != nil {
 		return nil, err
 	}
@@ -356,6 +395,37 @@ func insertIncident(ctx context.Context, tx *sql.Tx, carrierID, title, link, not
 		return nil, err
 	}
 	return getIncident(ctx, tx, id)
+}
+
+// updateIncident records a later notice of inc's thread: whether it says
+// partial recovery, its scope and areas when it names them (a regional
+// outage that spreads becomes national), and the stated start when the
+// incident had none.
+func updateIncident(ctx context.Context, tx *sql.Tx, inc *carrierwatch.Incident, sig Signal, now int64) error {
+	partly := 0
+	if sig.Verdict == VerdictNotResolved {
+		partly = 1
+	}
+	scope, areas := string(inc.Scope), areasJSON(inc.Areas)
+	if sig.Scope != "" {
+		scope, areas = string(sig.Scope), areasJSON(sig.Areas)
+	}
+	started := ms(inc.StartedAt)
+	if started == 0 {
+		started = ms(sig.StartedAt)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE incidents SET updated_at = ?, partly_recovered = ?, scope = ?, areas = ?, started_at = ? WHERE id = ?`,
+		now, partly, scope, areas, started, inc.ID)
+	return err
+}
+
+// areasJSON is the stored form of areas: a JSON array, never null.
+func areasJSON(areas []string) string {
+	if len(areas) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(areas)
+	return string(b)
 }
 
 func addEvent(ctx context.Context, tx *sql.Tx, incidentID, now int64, kind string, sig Signal) error {

@@ -91,6 +91,10 @@ type Match struct {
 	Prefixes    []string `yaml:"prefixes"`
 	PrefixFiles []string `yaml:"prefix_files"`
 	AllMobile   string   `yaml:"all_mobile"`
+	// AllPhones covers every phone of the tenant, any country and type:
+	// for a telephony provider (SMS/voice after 2027-02-01) or the
+	// organisation's own PBX. It excludes the other keys.
+	AllPhones bool `yaml:"all_phones"`
 }
 
 // Source is one place a carrier publishes notices.

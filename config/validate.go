@@ -205,10 +205,14 @@ func (c *Carrier) validate(path string, seen map[string]bool, prefixLines []stri
 		add(".confirm_polls", "%d: want 0 to 100", c.ConfirmPolls)
 	}
 	m := c.Match
-	if len(m.Carriers) == 0 && len(m.Prefixes) == 0 && len(m.PrefixFiles) == 0 && m.AllMobile == "" {
-		add(".match", "names no numbers: set carriers, prefixes, prefix_files or all_mobile")
+	switch {
+	case len(m.Carriers) == 0 && len(m.Prefixes) == 0 && len(m.PrefixFiles) == 0 && m.AllMobile == "" && !m.AllPhones:
+		add(".match", "names no numbers: set carriers, prefixes, prefix_files, all_mobile or all_phones")
+	case m.AllPhones && len(m.PrefixFiles) > 0 && prefixLines == nil:
+		// Before resolve the files are unread; the matcher cannot see them.
+		add(".match", "all_phones: covers every phone already; remove carriers, prefixes, prefix_files and all_mobile")
 	}
-	matcher, err := phone.NewMatcher(phone.MatchSpec{Carriers: m.Carriers, Prefixes: m.Prefixes, PrefixLines: prefixLines, AllMobile: m.AllMobile})
+	matcher, err := phone.NewMatcher(phone.MatchSpec{Carriers: m.Carriers, Prefixes: m.Prefixes, PrefixLines: prefixLines, AllMobile: m.AllMobile, AllPhones: m.AllPhones})
 	if err != nil {
 		for _, e := range unjoin(err) {
 			add(".match", "%v", e)

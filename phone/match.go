@@ -32,6 +32,11 @@ type MatchSpec struct {
 	// AllMobile is a region code ("JP"): every mobile number of that region
 	// is covered. "" covers none.
 	AllMobile string
+	// AllPhones covers every valid number of any country and any type
+	// (mobile, landline, VoIP): the carrier is the tenant's telephony
+	// provider or its own PBX, whose outage stops SMS and voice for
+	// everyone. It excludes the other fields, which would narrow nothing.
+	AllPhones bool
 	// DefaultRegion is the region of national prefixes ("090…"); "" means
 	// "JP".
 	DefaultRegion string
@@ -55,6 +60,8 @@ type Matcher struct {
 	allMobileCC string // "+81"
 	allMobileV  *verdict
 
+	allPhones bool
+
 	cache  sync.Map // e164 → *verdict, only when carriers or allMobile are set
 	cached atomic.Int64
 }
@@ -66,7 +73,10 @@ type verdict struct {
 	name   string // carrier name for carrier verdicts
 }
 
-var noMatch = &verdict{}
+var (
+	noMatch    = &verdict{}
+	allPhonesV = &verdict{ok: true, reason: "all_phones"}
+)
 
 // maxCached bounds the numbers a Matcher remembers (about 100 bytes each).
 const maxCached = 1 << 20
@@ -77,6 +87,7 @@ const maxCached = 1 << 20
 //	prefixes[1]: "+8l90" is not a phone prefix: unexpected character 'l'
 //	all_mobile: "XX" is not a region code
 //	carriers[0]: "KDD" is not a carrier the numbering data knows (known JP carriers: KDDI, …)
+//	all_phones: covers every phone already; remove carriers, prefixes, prefix_files and all_mobile
 //
 // A spec that covers nothing is an error too. The first NewMatcher with
 // Carriers scans the numbering data for the known carrier names, which
@@ -161,19 +172,26 @@ func NewMatcher(spec MatchSpec) (*Matcher, error) {
 		}
 	}
 
+	if spec.AllPhones {
+		if len(spec.Carriers)+len(spec.Prefixes)+len(m.prefixes) > 0 || strings.TrimSpace(spec.AllMobile) != "" {
+			errs = append(errs, errors.New("all_phones: covers every phone already; remove carriers, prefixes, prefix_files and all_mobile"))
+		}
+		m.allPhones = true
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if len(m.carriers) == 0 && len(m.prefixes) == 0 && m.allMobile == "" {
-		return nil, errors.New("match: covers no number: set carriers, prefixes, prefix_files or all_mobile")
+	if len(m.carriers) == 0 && len(m.prefixes) == 0 && m.allMobile == "" && !m.allPhones {
+		return nil, errors.New("match: covers no number: set carriers, prefixes, prefix_files, all_mobile or all_phones")
 	}
 	return m, nil
 }
 
 // Match reports whether the E.164 number e164 is covered, and why:
-// "prefix +81908", "carrier KDDI" or "all_mobile JP". Prefixes are checked
-// first (the longest wins), then carriers, then all_mobile. Input that is
-// not an E.164 number is not covered.
+// "prefix +81908", "carrier KDDI", "all_mobile JP" or "all_phones".
+// Prefixes are checked first (the longest wins), then carriers, then
+// all_mobile. Input that is not an E.164 number is not covered, not even
+// by all_phones.
 func (m *Matcher) Match(e164 string) (ok bool, reason string) {
 	v := m.match(e164)
 	return v.ok, v.reason
@@ -187,6 +205,9 @@ func (m *Matcher) match(e164 string) *verdict {
 		if e164[i] < '0' || e164[i] > '9' {
 			return noMatch
 		}
+	}
+	if m.allPhones {
+		return allPhonesV
 	}
 	for _, l := range m.prefixLens {
 		if l <= len(e164) {

@@ -152,6 +152,25 @@ func TestNewMatcherErrors(t *testing.T) {
 	}
 }
 
+func TestNewMatcherAllPhonesAlone(t *testing.T) {
+	for name, spec := range map[string]MatchSpec{
+		"carriers":     {AllPhones: true, Carriers: []string{"KDDI"}},
+		"prefixes":     {AllPhones: true, Prefixes: []string{"+8190"}},
+		"prefix_files": {AllPhones: true, PrefixLines: []string{"+8190"}},
+		"all_mobile":   {AllPhones: true, AllMobile: "JP"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := NewMatcher(spec)
+			if err == nil || !strings.Contains(err.Error(), "all_phones: covers every phone already") {
+				t.Errorf("NewMatcher(%+v) error = %v, want the all_phones conflict", spec, err)
+			}
+		})
+	}
+	if _, err := NewMatcher(MatchSpec{AllPhones: true, PrefixLines: []string{"# none", ""}}); err != nil {
+		t.Errorf("all_phones with a comment-only prefix file: %v", err)
+	}
+}
+
 func TestNewMatcherEmpty(t *testing.T) {
 	for name, spec := range map[string]MatchSpec{
 		"zero":          {},
@@ -186,6 +205,20 @@ func TestMatch(t *testing.T) {
 				{"+817011012345", false, ""}, // Softbank
 				{"+81358001234", false, ""},  // landline
 				{"+14255550123", false, ""},
+			},
+		},
+		{
+			name: "all phones: any country, any type",
+			spec: MatchSpec{AllPhones: true},
+			probes: []probe{
+				{"+819081234567", true, "all_phones"},  // JP mobile
+				{"+81358001234", true, "all_phones"},   // JP landline (office phone)
+				{"+14255550123", true, "all_phones"},   // US
+				{"+442079460000", true, "all_phones"},  // UK landline
+				{"+8190812345678", true, "all_phones"}, // not checked for validity: E164 comes normalised
+				{"", false, ""},
+				{"09081234567", false, ""}, // not E.164
+				{"+81 90", false, ""},
 			},
 		},
 		{

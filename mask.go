@@ -25,7 +25,7 @@ func MaskAddress(addr string) string {
 	if !unicode.IsPrint(first) {
 		first = '*'
 	}
-	return string(first) + "***" + maskLine(addr[at:], 100)
+	return string(first) + "***" + OneLine(addr[at:], 100)
 }
 
 var addressLike = regexp.MustCompile(`[^\s<>"'(),;:\[\]@]+@[A-Za-z0-9.-]+`)
@@ -36,8 +36,10 @@ func MaskAddressesIn(s string) string {
 	return addressLike.ReplaceAllStringFunc(s, MaskAddress)
 }
 
-// maskLine makes s one line of at most max runes.
-func maskLine(s string, max int) string {
+// OneLine makes s one line of at most max runes for a log, a terminal or a
+// page: control and line-separator characters become spaces, runs of
+// white space one space, and a longer text is cut with "…".
+func OneLine(s string, max int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {

@@ -78,8 +78,7 @@ func BenchmarkSendSMTP(b *testing.B) {
 		if _, err := db.ApplyDirectory(ctx, u, store.ApplyOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		e := &pipeline.Engine{Store: db, Logger: logger, Methods: &notifier.MethodLog{}}
-		e.SetConfig(cfg)
+		e := pipeline.NewEngine(cfg, pipeline.Deps{Store: db, Logger: logger, Methods: &notifier.MethodLog{}})
 		inc, _, _ := db.OpenIncident(ctx, "kddi", "au 通信障害", "")
 		r, err := e.Planner().PlanOutage(ctx, inc, pipeline.CarrierFor(cfg.Carrier("kddi")), false)
 		if err != nil || r.New != n {
@@ -89,7 +88,7 @@ func BenchmarkSendSMTP(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rd := &pipeline.Renderer{Engine: e, Templates: tmpl}
+		rd := pipeline.NewRenderer(db, tmpl, cfg)
 		d := notifier.NewDispatcher(db, tr, rd.Render, notifier.DispatcherConfig{Workers: workers}, logger, nil)
 		b.StartTimer()
 		start := time.Now()

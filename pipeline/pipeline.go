@@ -31,20 +31,36 @@ type Observer interface {
 	DirectorySynced(ok bool, users int)
 }
 
-// Engine is one carrierwatch instance's pipeline. Its methods are safe for
-// concurrent use; Poll and SyncDirectory each run one at a time.
-type Engine struct {
-	Store      *store.DB
-	Fetcher    *detector.Fetcher
-	Directory  directory.Provider
-	Dispatcher *notifier.Dispatcher
-	Logger     *slog.Logger
-	Observer   Observer
-	Methods    *notifier.MethodLog
+// Deps are what an Engine works with. Store, Fetcher, Logger and Methods
+// are required; Directory may be nil for commands that never sync, Sender
+// for commands that never send, Observer when nothing records metrics.
+type Deps struct {
+	Store     *store.DB
+	Fetcher   *detector.Fetcher
+	Directory directory.Provider
+	// Sender sends the outbox: Plan wakes it, Once drains it.
+	Sender   Sender
+	Logger   *slog.Logger
+	Observer Observer
+	Methods  *notifier.MethodLog
 	// PollWorkers bounds concurrent source fetches (default 4).
 	PollWorkers int
-	// AllowShrink lets the next directory sync remove any share of users.
-	AllowShrink bool
+}
+
+// Sender is what the Engine needs of the notifier's Dispatcher.
+type Sender interface {
+	Wake()
+	Drain(ctx context.Context, wait time.Duration) (waiting int, err error)
+	Progress() notifier.Progress
+}
+
+var _ Sender = (*notifier.Dispatcher)(nil)
+
+// Engine is one carrierwatch instance's pipeline. Create it with
+// NewEngine. Its methods are safe for concurrent use; Poll and
+// SyncDirectory each run one at a time.
+type Engine struct {
+	Deps
 
 	cfg     atomic.Pointer[config.Config]
 	pollMu  sync.Mutex
@@ -56,6 +72,13 @@ type Engine struct {
 	// wire at the resolution finish later), not on every poll.
 	followedUp map[int64]time.Time
 	lastPoll   atomic.Int64 // unix ms of the last poll cycle that reached a source
+}
+
+// NewEngine returns an engine for cfg working with d.
+func NewEngine(cfg *config.Config, d Deps) *Engine {
+	e := &Engine{Deps: d}
+	e.cfg.Store(cfg)
+	return e
 }
 
 // SetConfig installs cfg for the next cycle and marks every open incident
@@ -417,8 +440,8 @@ func (e *Engine) Plan(ctx context.Context) (planned int, err error) {
 			planned += r.New
 		}
 	}
-	if planned > 0 && e.Dispatcher != nil {
-		e.Dispatcher.Wake()
+	if planned > 0 && e.Sender != nil {
+		e.Sender.Wake()
 	}
 	return planned, nil
 }
@@ -444,10 +467,19 @@ func (e *Engine) DirectoryStale(ctx context.Context) (bool, error) {
 	return !sched.Next(ok.FinishedAt).After(time.Now()), nil
 }
 
+// SyncOptions tune one directory sync.
+type SyncOptions struct {
+	// Progress is told how the sync goes; nil logs every few seconds.
+	Progress func(directory.Progress)
+	// AllowShrink lets this sync remove any share of the cached users.
+	AllowShrink bool
+}
+
 // SyncDirectory fetches the directory and applies it to the cache in one
 // transaction. On any error the cache keeps its last good data and the
 // failure is recorded.
-func (e *Engine) SyncDirectory(ctx context.Context, progress func(directory.Progress)) (store.ApplyResult, error) {
+func (e *Engine) SyncDirectory(ctx context.Context, o SyncOptions) (store.ApplyResult, error) {
+	progress := o.Progress
 	e.syncMu.Lock()
 	defer e.syncMu.Unlock()
 	start := time.Now()
@@ -485,14 +517,13 @@ func (e *Engine) SyncDirectory(ctx context.Context, progress func(directory.Prog
 		return fail(fmt.Errorf("directory sync: %w", err))
 	}
 	opts := store.ApplyOptions{}
-	if e.AllowShrink {
+	if o.AllowShrink {
 		opts.MaxRemoveFraction = 1
 	}
 	res, err := e.Store.ApplyDirectory(ctx, u, opts)
 	if err != nil {
 		return fail(err)
 	}
-	e.AllowShrink = false
 	for i, p := range u.Problems {
 		if i == 50 {
 			e.Logger.Warn("more directory problems not shown", "count", len(u.Problems)-50)
@@ -541,7 +572,7 @@ func (e *Engine) Once(ctx context.Context, wait time.Duration) (*OnceResult, err
 		return res, err
 	}
 	if stale {
-		if _, err := e.SyncDirectory(ctx, nil); err != nil {
+		if _, err := e.SyncDirectory(ctx, SyncOptions{}); err != nil {
 			// A cache from an earlier good sync is better than nothing.
 			lastOK, _, lerr := e.Store.LastSyncs(ctx)
 			if lerr != nil || lastOK.FinishedAt.IsZero() || lastOK.Users == 0 {
@@ -558,9 +589,9 @@ func (e *Engine) Once(ctx context.Context, wait time.Duration) (*OnceResult, err
 	if res.Planned, err = e.Plan(ctx); err != nil {
 		return res, err
 	}
-	if e.Dispatcher != nil {
-		res.Waiting, err = e.Dispatcher.Drain(ctx, wait)
-		res.Sent = e.Dispatcher.Progress()
+	if e.Sender != nil {
+		res.Waiting, err = e.Sender.Drain(ctx, wait)
+		res.Sent = e.Sender.Progress()
 		if err != nil {
 			return res, err
 		}

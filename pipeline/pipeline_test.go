@@ -78,6 +78,16 @@ func (r *recorder) count(kind carrierwatch.Kind) int {
 // engine builds an engine on a real database with three users on the
 // affected range, and a recording transport.
 func engine(t *testing.T, carrierYAML string) (*pipeline.Engine, *recorder) {
+	rec := &recorder{}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := engineWith(t, carrierYAML, func(db *store.DB, render notifier.RenderFunc) pipeline.Sender {
+		return notifier.NewDispatcher(db, rec, render, notifier.DispatcherConfig{Workers: 2}, logger, nil)
+	})
+	return e, rec
+}
+
+// engineWith is engine with the sender newSender builds.
+func engineWith(t *testing.T, carrierYAML string, newSender func(*store.DB, notifier.RenderFunc) pipeline.Sender) *pipeline.Engine {
 	t.Helper()
 	cfg, err := config.Parse([]byte(`
 state_dir: /unused
@@ -104,19 +114,16 @@ mail: {from: "IT <it@example.ac.jp>"}
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := &pipeline.Engine{Store: db, Logger: logger, Methods: &notifier.MethodLog{},
-		Fetcher: detector.NewFetcher(detector.Options{Logger: logger})}
-	e.SetConfig(cfg)
 	tmpl, err := templates.New("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
-	rd := &pipeline.Renderer{Engine: e, Templates: tmpl}
-	e.Dispatcher = notifier.NewDispatcher(db, rec, rd.Render, notifier.DispatcherConfig{Workers: 2}, logger, nil)
+	rd := pipeline.NewRenderer(db, tmpl, cfg)
+	e := pipeline.NewEngine(cfg, pipeline.Deps{Store: db, Logger: logger, Methods: &notifier.MethodLog{},
+		Fetcher: detector.NewFetcher(detector.Options{Logger: logger}), Sender: newSender(db, rd.Render)})
 	// A synced directory, so Once does not look for a provider.
 	db.RecordSync(context.Background(), store.SyncRecord{OK: true, FinishedAt: timeNowFar()})
-	return e, rec
+	return e
 }
 
 func TestIndexPageOldRecoveryBesideNewOutage(t *testing.T) {

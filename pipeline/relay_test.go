@@ -14,7 +14,7 @@ import (
 	"github.com/carrierwatch/carrierwatch/internal/smtptest"
 	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/pipeline"
-	"github.com/carrierwatch/carrierwatch/templates"
+	"github.com/carrierwatch/carrierwatch/store"
 )
 
 // TestRelayGoesAwayAndComesBack runs the real sending stack (outbox,
@@ -24,10 +24,6 @@ import (
 func TestRelayGoesAwayAndComesBack(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e, _ := engine(t, `  - id: kddi
-    name: au
-    match: {prefixes: ["+81908"]}
-    sources: [{type: feed, url: "https://example.jp/rss"}]`)
 	srv := smtptest.Start(t, smtptest.Options{})
 	srv.Stop()
 	srv.RejectRcpt("1@example.ac.jp", 451, "4.7.1 greylisted, try again")
@@ -40,12 +36,16 @@ func TestRelayGoesAwayAndComesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	tmpl, _ := templates.New("")
-	rd := &pipeline.Renderer{Engine: e, Templates: tmpl}
-	d := notifier.NewDispatcher(e.Store, tr, rd.Render, notifier.DispatcherConfig{
-		Workers: 2, BaseBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-	}, logger, nil)
-	e.Dispatcher = d
+	var d *notifier.Dispatcher
+	e := engineWith(t, `  - id: kddi
+    name: au
+    match: {prefixes: ["+81908"]}
+    sources: [{type: feed, url: "https://example.jp/rss"}]`, func(db *store.DB, render notifier.RenderFunc) pipeline.Sender {
+		d = notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{
+			Workers: 2, BaseBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		}, logger, nil)
+		return d
+	})
 
 	inc, _, err := e.Store.OpenIncident(ctx, "kddi", "au 通信障害", "")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/templates"
 )
@@ -17,15 +18,29 @@ import (
 // methods in Entra ID.
 const RetirementDate = "2027-02-01"
 
-// Renderer turns outbox messages into mails with the current templates,
-// links and incident facts. It is safe for concurrent use.
-type Renderer struct {
-	Engine    *Engine
-	Templates *templates.Renderer // until SetTemplates replaces them
+// Incidents is what the Renderer needs of the store.
+type Incidents interface {
+	Incident(ctx context.Context, id int64) (*carrierwatch.Incident, error)
+}
 
-	swapped   atomic.Pointer[templates.Renderer]
+// Renderer turns outbox messages into mails with the current templates,
+// links and incident facts. Create it with NewRenderer. It is safe for
+// concurrent use.
+type Renderer struct {
+	store     Incidents
+	cfg       atomic.Pointer[config.Config]
+	tmpl      atomic.Pointer[templates.Renderer]
 	mu        sync.Mutex
 	incidents map[int64]*carrierwatch.Incident
+}
+
+// NewRenderer returns a renderer reading incidents from st, rendering with
+// t and taking links and carrier names from cfg.
+func NewRenderer(st Incidents, t *templates.Renderer, cfg *config.Config) *Renderer {
+	r := &Renderer{store: st}
+	r.tmpl.Store(t)
+	r.cfg.Store(cfg)
+	return r
 }
 
 // Render implements notifier.RenderFunc.
@@ -34,7 +49,7 @@ func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrie
 	if err := json.Unmarshal(m.Data, &md); err != nil {
 		return nil, fmt.Errorf("message %d data: %w", m.ID, err)
 	}
-	cfg := r.Engine.Config()
+	cfg := r.cfg.Load()
 	d := templates.Data{
 		Kind: m.Kind, Segment: m.Segment, Lang: m.Lang,
 		DisplayName: md.DisplayName, UPN: md.UPN, CarrierName: md.CarrierName,
@@ -57,11 +72,7 @@ func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrie
 			d.CarrierName = c.Name
 		}
 	}
-	tmpl := r.Templates
-	if t := r.swapped.Load(); t != nil {
-		tmpl = t
-	}
-	subject, text, html, err := tmpl.Render(d)
+	subject, text, html, err := r.tmpl.Load().Render(d)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +82,15 @@ func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrie
 	}, nil
 }
 
-// SetTemplates makes later renders use t (a reload with new templates).
-// Safe while rendering.
-func (r *Renderer) SetTemplates(t *templates.Renderer) { r.swapped.Store(t) }
+// Reload makes later renders use t and cfg (a reload with new templates or
+// links). Safe while rendering.
+func (r *Renderer) Reload(t *templates.Renderer, cfg *config.Config) {
+	r.tmpl.Store(t)
+	r.cfg.Store(cfg)
+}
+
+// Templates returns the templates in use.
+func (r *Renderer) Templates() *templates.Renderer { return r.tmpl.Load() }
 
 // incident returns an incident, cached; fresh forces a reload (a resolved
 // mail needs the resolution time).
@@ -84,7 +101,7 @@ func (r *Renderer) incident(ctx context.Context, id int64, fresh bool) (*carrier
 	if ok && (!fresh || inc.State == carrierwatch.IncidentResolved) {
 		return inc, nil
 	}
-	inc, err := r.Engine.Store.Incident(ctx, id)
+	inc, err := r.store.Incident(ctx, id)
 	if err != nil {
 		return nil, err
 	}

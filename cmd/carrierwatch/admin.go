@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,9 +16,8 @@ import (
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/detector"
 	"github.com/carrierwatch/carrierwatch/directory"
-	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/pipeline"
-	"github.com/carrierwatch/carrierwatch/store"
+	"github.com/carrierwatch/carrierwatch/service"
 	"github.com/carrierwatch/carrierwatch/templates"
 )
 
@@ -157,9 +158,8 @@ func cmdDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	return withApp(ctx, *path, stderr, func(a *app) error {
 		if args[0] == "sync" {
-			a.engine.AllowShrink = *shrink
 			last := time.Time{}
-			res, err := a.engine.SyncDirectory(ctx, func(p directory.Progress) {
+			res, err := a.svc.SyncDirectory(ctx, pipeline.SyncOptions{AllowShrink: *shrink, Progress: func(p directory.Progress) {
 				if time.Since(last) < time.Second {
 					return
 				}
@@ -169,7 +169,7 @@ func cmdDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				} else {
 					fmt.Fprintf(stdout, "  %s: %d\n", p.Stage, p.Done)
 				}
-			})
+			}}, cliActor())
 			if err != nil {
 				return err
 			}
@@ -181,65 +181,26 @@ func cmdDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func directoryStats(ctx context.Context, a *app, stdout io.Writer) error {
-	users, err := a.db.Users(ctx)
+	st, err := a.svc.DirectoryStats(ctx)
 	if err != nil {
 		return err
 	}
-	lastOK, lastTry, err := a.db.LastSyncs(ctx)
-	if err != nil {
-		return err
+	fmt.Fprintf(stdout, "provider:            %s\n", st.Provider)
+	fmt.Fprintf(stdout, "last good sync:      %s (%d users)\n", fmtTime(st.LastOK.FinishedAt), st.LastOK.Users)
+	if !st.LastAttempt.OK && !st.LastAttempt.FinishedAt.IsZero() {
+		fmt.Fprintf(stdout, "LAST SYNC FAILED:    %s: %s (the cache keeps the last good data)\n", fmtTime(st.LastAttempt.FinishedAt), st.LastAttempt.Error)
 	}
-	var withPhone, invalid, noAddr, phoneOnly, wayIn int
-	for i := range users {
-		u := &users[i]
-		if len(u.Phones) > 0 {
-			withPhone++
-		}
-		for _, p := range u.Phones {
-			if p.E164 == "" {
-				invalid++
-			}
-		}
-		if len(notifier.Addresses(u, a.cfg.Notify.DeliverTo)) == 0 {
-			noAddr++
-		}
-		if notifier.HasWayIn(u, a.engine.Methods, a.logger) {
-			wayIn++
-		} else if notifier.PhoneOnly(u, a.engine.Methods, a.logger) {
-			phoneOnly++
-		}
-	}
-	fmt.Fprintf(stdout, "provider:            %s\n", a.cfg.Directory.Provider)
-	fmt.Fprintf(stdout, "last good sync:      %s (%d users)\n", fmtTime(lastOK.FinishedAt), lastOK.Users)
-	if !lastTry.OK && !lastTry.FinishedAt.IsZero() {
-		fmt.Fprintf(stdout, "LAST SYNC FAILED:    %s: %s (the cache keeps the last good data)\n", fmtTime(lastTry.FinishedAt), lastTry.Error)
-	}
-	fmt.Fprintf(stdout, "users:               %d\n", len(users))
-	fmt.Fprintf(stdout, "with a phone:        %d\n", withPhone)
-	fmt.Fprintf(stdout, "unparsable numbers:  %d\n", invalid)
-	fmt.Fprintf(stdout, "no address to mail:  %d\n", noAddr)
-	fmt.Fprintf(stdout, "app/passkey/other:   %d (a way in without a phone)\n", wayIn)
-	fmt.Fprintf(stdout, "phone-only:          %d (preparedness campaign audience)\n\n", phoneOnly)
+	fmt.Fprintf(stdout, "users:               %d\n", st.Users)
+	fmt.Fprintf(stdout, "with a phone:        %d\n", st.WithPhone)
+	fmt.Fprintf(stdout, "unparsable numbers:  %d\n", st.InvalidNumbers)
+	fmt.Fprintf(stdout, "no address to mail:  %d\n", st.NoAddress)
+	fmt.Fprintf(stdout, "app/passkey/other:   %d (a way in without a phone)\n", st.WayIn)
+	fmt.Fprintf(stdout, "phone-only:          %d (preparedness campaign audience)\n\n", st.PhoneOnly)
 	fmt.Fprintln(stdout, "Exposure: who would be affected by an outage of each carrier (match rules are hints: number portability)")
 	out := tw(stdout)
 	fmt.Fprintln(out, "CARRIER\tNAME\tAFFECTED\tAPP\tOTHER-PHONE\tPHONE-ONLY\tNO ADDRESS")
-	for i := range a.cfg.Carriers {
-		c := &a.cfg.Carriers[i]
-		cov := pipeline.CarrierFor(c).Covers
-		var aff, na int
-		seg := map[carrierwatch.Segment]int{}
-		for j := range users {
-			as := notifier.Assess(&users[j], cov, a.engine.Methods, a.logger)
-			if !as.Affected {
-				continue
-			}
-			aff++
-			seg[as.Segment]++
-			if len(notifier.Addresses(&users[j], a.cfg.Notify.DeliverTo)) == 0 {
-				na++
-			}
-		}
-		fmt.Fprintf(out, "%s\t%s\t%d\t%d\t%d\t%d\t%d\n", c.ID, c.Name, aff, seg[carrierwatch.SegmentApp], seg[carrierwatch.SegmentOtherPhone], seg[carrierwatch.SegmentPhoneOnly], na)
+	for _, e := range st.Exposure {
+		fmt.Fprintf(out, "%s\t%s\t%d\t%d\t%d\t%d\t%d\n", e.CarrierID, e.Name, e.Affected, e.BySegment[carrierwatch.SegmentApp], e.BySegment[carrierwatch.SegmentOtherPhone], e.BySegment[carrierwatch.SegmentPhoneOnly], e.NoAddress)
 	}
 	return out.Flush()
 }
@@ -261,7 +222,7 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return withApp(ctx, *path, stderr, func(a *app) error {
 		switch sub {
 		case "list":
-			incs, err := a.db.Incidents(ctx, *openOnly)
+			incs, err := a.svc.Incidents(ctx, *openOnly)
 			if err != nil {
 				return err
 			}
@@ -276,74 +237,57 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if err != nil {
 				return err
 			}
-			inc, err := a.db.Incident(ctx, id)
+			d, err := a.svc.Incident(ctx, id)
 			if err != nil {
 				return err
 			}
+			inc := d.Incident
 			fmt.Fprintf(stdout, "incident %d: %s, carrier %s\nopened:   %s%s\nresolved: %s\ntitle:    %s\nlink:     %s\n",
 				inc.ID, inc.State, inc.CarrierID, fmtTime(inc.OpenedAt), map[bool]string{true: " (declared by an admin)"}[inc.Manual], fmtTime(inc.ResolvedAt), inc.Title, inc.URL)
 			if inc.Note != "" {
 				fmt.Fprintf(stdout, "note:     %s\n", inc.Note)
 			}
-			ev, err := a.db.IncidentEvents(ctx, id)
-			if err != nil {
-				return err
-			}
 			fmt.Fprintln(stdout, "\nHistory:")
 			out := tw(stdout)
-			for _, e := range ev {
+			for _, e := range d.Events {
 				fmt.Fprintf(out, "  %s\t%s\t%s\t%s\t%s\n", fmtTime(e.At), e.Kind, e.Verdict, e.SourceID, oneLine(e.Title, 70))
 			}
 			out.Flush()
-			camps, err := a.db.Campaigns(ctx)
-			if err != nil {
-				return err
+			for _, c := range d.Campaigns {
+				fmt.Fprintf(stdout, "campaign %d (%s, %s): %s\n", c.ID, c.Kind, c.State, countsLine(c.Counts))
 			}
-			for _, c := range camps {
-				if c.IncidentID == id {
-					fmt.Fprintf(stdout, "campaign %d (%s, %s): %s\n", c.ID, c.Kind, c.State, countsLine(c.Counts))
-				}
-			}
+			printAudit(stdout, d.Audit)
 			return nil
 		case "open":
 			if *carrierID == "" {
 				return usagef("incidents open needs --carrier ID")
 			}
-			c := a.cfg.Carrier(*carrierID)
-			if c == nil {
+			o, err := a.svc.OpenIncident(ctx, *carrierID, *note, cliActor())
+			if errors.Is(err, service.ErrUnknownCarrier) {
 				return usagef("no carrier %q in the config", *carrierID)
 			}
-			title := fmt.Sprintf("%s: outage declared by an admin", c.Name)
-			inc, created, err := a.db.OpenIncident(ctx, c.ID, title, *note)
 			if err != nil {
 				return err
 			}
-			if !created {
-				fmt.Fprintf(stdout, "carrier %s already has open incident %d\n", c.ID, inc.ID)
+			inc := o.Incident
+			if !o.Created {
+				fmt.Fprintf(stdout, "carrier %s already has open incident %d\n", inc.CarrierID, inc.ID)
 				return nil
 			}
-			a.engine.Replan()
-			r, err := a.engine.Planner().PlanOutage(ctx, inc, pipeline.CarrierFor(c), false)
-			if err != nil {
-				return err
-			}
+			r := o.Plan
 			fmt.Fprintf(stdout, "incident %d opened for %s; %d users affected, %d mails planned (campaign %d). The daemon sends them (without a daemon: carrierwatch once).\n",
-				inc.ID, c.ID, r.Affected, r.New, r.CampaignID)
+				inc.ID, inc.CarrierID, r.Affected, r.New, r.CampaignID)
 			return nil
 		case "resolve":
 			id, err := idArg(fs)
 			if err != nil {
 				return err
 			}
-			inc, err := a.db.ResolveIncident(ctx, id, *note)
+			r, err := a.svc.ResolveIncident(ctx, id, *note, cliActor())
 			if err != nil {
 				return err
 			}
-			r, err := a.engine.Planner().PlanResolved(ctx, inc)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "incident %d resolved; %d follow-up mails planned\n", id, r.New)
+			fmt.Fprintf(stdout, "incident %d resolved; %d follow-up mails planned\n", id, r.Plan.New)
 			return nil
 		}
 		return usagef("unknown incidents command %q", sub)
@@ -388,7 +332,7 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return withApp(ctx, *path, stderr, func(a *app) error {
 		switch sub {
 		case "list":
-			cs, err := a.db.Campaigns(ctx)
+			cs, err := a.svc.Campaigns(ctx)
 			if err != nil {
 				return err
 			}
@@ -403,19 +347,29 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if err != nil {
 				return err
 			}
-			c, err := a.db.Campaign(ctx, id)
+			d, err := a.svc.Campaign(ctx, id)
 			if err != nil {
 				return err
 			}
+			c := d.Campaign
 			fmt.Fprintf(stdout, "campaign %d: %s mails, %s, incident %d\ncreated:  %s\napproved: %s\nprogress: %s\n",
 				c.ID, c.Kind, c.State, c.IncidentID, fmtTime(c.CreatedAt), fmtTime(c.ApprovedAt), countsLine(c.Counts))
 			if c.State == carrierwatch.CampaignAwaitingApproval {
 				fmt.Fprintf(stdout, "\nNothing is sent until an admin runs: carrierwatch campaigns approve %d\n", c.ID)
 			}
+			if len(d.Failures) > 0 {
+				fmt.Fprintln(stdout, "\nFailed, by the server's reply:")
+				out := tw(stdout)
+				for _, f := range d.Failures {
+					fmt.Fprintf(out, "  %d\t%s\n", f.Count, f.Reply)
+				}
+				out.Flush()
+			}
+			printAudit(stdout, d.Audit)
 			if !*msgs && *user == "" && *state == "" {
 				return nil
 			}
-			list, err := a.db.Messages(ctx, store.MessageFilter{CampaignID: id, Query: *user, State: carrierwatch.MessageState(*state)})
+			list, err := a.svc.Messages(ctx, service.MessageFilter{CampaignID: id, Query: *user, State: carrierwatch.MessageState(*state)})
 			if err != nil {
 				return err
 			}
@@ -439,7 +393,7 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if fs.NArg() > 0 {
 				return usagef("campaigns messages takes no arguments")
 			}
-			list, err := a.db.Messages(ctx, store.MessageFilter{Query: *user, State: carrierwatch.MessageState(*state)})
+			list, err := a.svc.Messages(ctx, service.MessageFilter{Query: *user, State: carrierwatch.MessageState(*state)})
 			if err != nil {
 				return err
 			}
@@ -462,7 +416,7 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if err != nil {
 				return err
 			}
-			c, err := a.db.ApproveCampaign(ctx, id)
+			c, err := a.svc.ApproveCampaign(ctx, id, cliActor())
 			if err != nil {
 				return err
 			}
@@ -473,14 +427,14 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if err != nil {
 				return err
 			}
-			c, err := a.db.CancelCampaign(ctx, id)
+			c, err := a.svc.CancelCampaign(ctx, id, cliActor())
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "campaign %d cancelled: %s\n", c.ID, countsLine(c.Counts))
 			return nil
 		case "preparedness":
-			r, err := a.engine.Planner().PlanPreparedness(ctx, *dry)
+			r, err := a.svc.PlanPreparedness(ctx, *dry, cliActor())
 			if err != nil {
 				return err
 			}
@@ -526,36 +480,16 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	c := &cfg.Carriers[0]
-	if *carrierID != "" {
-		if c = cfg.Carrier(*carrierID); c == nil {
-			return usagef("no carrier %q in the config", *carrierID)
-		}
+	p, err := service.RenderPreview(tmpl, cfg, service.PreviewRequest{
+		Kind: carrierwatch.Kind(*kind), Segment: carrierwatch.Segment(*segment), Lang: *lang, CarrierID: *carrierID,
+	})
+	if errors.Is(err, service.ErrUnknownCarrier) {
+		return usagef("no carrier %q in the config", *carrierID)
 	}
-	now := time.Now()
-	d := templates.Data{
-		Kind: carrierwatch.Kind(*kind), Segment: carrierwatch.Segment(*segment), Lang: *lang,
-		DisplayName: "青木 花子", UPN: "aoki@example.ac.jp", CarrierName: c.Name,
-		AffectedPhones: []string{"+81 90-****-5678"},
-		Links:          templates.Links{SupportForm: cfg.Notify.Links.SupportForm, MFASetup: cfg.Notify.Links.MFASetup, Notice: cfg.Notify.Links.Notice},
-		RetirementDate: pipeline.RetirementDate,
-	}
-	if *lang == "en" {
-		d.DisplayName, d.UPN = "Alex Smith", "smith@example.ac.jp"
-	}
-	if d.Segment == carrierwatch.SegmentOtherPhone {
-		d.OtherPhones = []string{"+81 80-****-2222"}
-	}
-	if d.Kind != carrierwatch.KindPreparedness {
-		d.IncidentID, d.IncidentTitle, d.IncidentURL, d.OpenedAt = 1, c.Name+": 通信障害 (example)", cfg.Notify.Links.Notice, now.Add(-3*time.Hour)
-		if d.Kind == carrierwatch.KindResolved {
-			d.ResolvedAt = now
-		}
-	}
-	subject, text, htmlBody, err := tmpl.Render(d)
 	if err != nil {
 		return err
 	}
+	subject, text, htmlBody := p.Subject, p.Text, p.HTML
 	fmt.Fprintf(stdout, "Subject: %s\n\n", subject)
 	if *html {
 		fmt.Fprintln(stdout, htmlBody)
@@ -563,4 +497,35 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stdout, text)
 	}
 	return nil
+}
+
+// printAudit prints an audit trail under "Audit:" (nothing if empty).
+func printAudit(w io.Writer, entries []carrierwatch.AuditEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nAudit:")
+	out := tw(w)
+	for _, e := range entries {
+		fmt.Fprintf(out, "  %s\t%s\t%s\t%s\n", fmtTime(e.At), e.Actor, e.Action, oneLine(e.Detail, 70))
+	}
+	out.Flush()
+}
+
+// cliActor is who runs this command, for the audit trail: "cli:" and the
+// login name (the one sudo was run from, if any).
+func cliActor() string {
+	name := os.Getenv("SUDO_USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name == "" {
+		name = os.Getenv("USER")
+	}
+	if name == "" {
+		return "cli"
+	}
+	return "cli:" + name
 }

@@ -19,8 +19,9 @@ import (
 	dircsv "github.com/carrierwatch/carrierwatch/directory/csv"
 	"github.com/carrierwatch/carrierwatch/directory/graph"
 	"github.com/carrierwatch/carrierwatch/email"
+	"github.com/carrierwatch/carrierwatch/metrics"
 	"github.com/carrierwatch/carrierwatch/notifier"
-	"github.com/carrierwatch/carrierwatch/pipeline"
+	"github.com/carrierwatch/carrierwatch/service"
 	"github.com/carrierwatch/carrierwatch/store"
 	"github.com/carrierwatch/carrierwatch/templates"
 )
@@ -92,19 +93,34 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// app is everything a command that touches the state needs.
+// app is everything a command that touches the state needs: the store
+// and the service built on it. Front ends call a.svc only.
 type app struct {
 	cfg       *config.Config
 	logger    *slog.Logger
 	db        *store.DB
-	engine    *pipeline.Engine
-	transport interface {
-		notifier.Transport
-		Close() error
-	}
-	dispatcher *notifier.Dispatcher
-	renderer   *pipeline.Renderer
-	lock       *os.File // held while this process sends (startSending)
+	svc       *service.Service
+	metrics   *metrics.Metrics // the daemon's, else nil
+	transport io.Closer        // nil when this process does not send
+	lock      *os.File         // held while this process sends
+}
+
+// sendCloser is a mail transport that holds connections.
+type sendCloser interface {
+	notifier.Transport
+	io.Closer
+}
+
+// appOptions say what a command needs besides the store.
+type appOptions struct {
+	// send makes this process the sender: it takes the state_dir lock
+	// and builds the configured transport.
+	send bool
+	// transport, when set, is used instead of the configured one and
+	// without the lock (a dry run's recorder).
+	transport sendCloser
+	// metrics builds the daemon's metrics and records into them.
+	metrics bool
 }
 
 func loadConfig(path string) (*config.Config, error) {
@@ -132,10 +148,7 @@ func newProvider(cfg *config.Config, logger *slog.Logger) (directory.Provider, e
 }
 
 // newTransport builds the configured mail transport.
-func newTransport(cfg *config.Config, logger *slog.Logger) (interface {
-	notifier.Transport
-	Close() error
-}, error) {
+func newTransport(cfg *config.Config, logger *slog.Logger) (sendCloser, error) {
 	m := cfg.Mail
 	if m.Transport == "file" {
 		return email.NewFile(m.File.Dir, m.From)
@@ -146,59 +159,78 @@ func newTransport(cfg *config.Config, logger *slog.Logger) (interface {
 	}, m.From, m.Concurrency, logger)
 }
 
-// openApp opens the store and builds the pipeline for cfg.
-func openApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app, error) {
+// userAgent is how carrierwatch introduces itself to the carriers' sites.
+func userAgent() string {
+	return "carrierwatch/" + Version + " (+https://github.com/carrierwatch/carrierwatch)"
+}
+
+// openApp opens the store and builds the service for cfg.
+func openApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, o appOptions) (_ *app, err error) {
 	db, err := store.Open(ctx, filepath.Join(cfg.StateDir, store.FileName))
 	if err != nil {
 		return nil, err
 	}
 	a := &app{cfg: cfg, logger: logger, db: db}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
 	provider, err := newProvider(cfg, logger)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	tmpl, err := templates.New(cfg.Notify.TemplatesDir)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	a.engine = &pipeline.Engine{
+	deps := service.Deps{
 		Store:     db,
-		Fetcher:   detector.NewFetcher(detector.Options{Logger: logger, UserAgent: "carrierwatch/" + Version + " (+https://github.com/carrierwatch/carrierwatch)"}),
-		Directory: provider,
+		Templates: tmpl,
 		Logger:    logger,
-		Methods:   &notifier.MethodLog{},
+		Fetcher:   detector.NewFetcher(detector.Options{Logger: logger, UserAgent: userAgent()}),
+		Directory: provider,
 	}
-	a.engine.SetConfig(cfg)
-	a.renderer = &pipeline.Renderer{Engine: a.engine, Templates: tmpl}
+	switch {
+	case o.transport != nil:
+		a.transport, deps.Transport = o.transport, o.transport
+	case o.send:
+		if a.lock, err = lockState(cfg.StateDir); err != nil {
+			return nil, err
+		}
+		t, err := newTransport(cfg, logger)
+		if err != nil {
+			return nil, err
+		}
+		a.transport, deps.Transport = t, t
+	}
+	if o.metrics {
+		// The service is built below; the metrics ask it at scrape time.
+		a.metrics = metrics.New(db, metrics.Options{
+			Version:  Version,
+			Carriers: func() []string { return carrierIDs(a.svc.Config()) },
+			LastPoll: func() time.Time { return a.svc.LastPoll() },
+		})
+		deps.Observer = a.metrics
+	}
+	if a.svc, err = service.New(cfg, deps); err != nil {
+		return nil, err
+	}
+	if deps.Transport != nil {
+		if _, err := a.svc.ResumeSending(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
-// startSending builds the transport and dispatcher (commands that send).
-func (a *app) startSending(ctx context.Context, observer notifier.Observer) error {
-	lock, err := lockState(a.cfg.StateDir)
-	if err != nil {
-		return err
+// carrierIDs lists the configured carriers (for the metrics).
+func carrierIDs(cfg *config.Config) []string {
+	ids := make([]string, len(cfg.Carriers))
+	for i, c := range cfg.Carriers {
+		ids[i] = c.ID
 	}
-	a.lock = lock
-	t, err := newTransport(a.cfg, a.logger)
-	if err != nil {
-		return err
-	}
-	a.transport = t
-	n, err := a.db.RequeueSending(ctx)
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		a.logger.Warn("messages were on the wire when carrierwatch last stopped; sending them again (a user may get one twice)", "messages", n)
-	}
-	a.dispatcher = notifier.NewDispatcher(a.db, t, a.renderer.Render, notifier.DispatcherConfig{
-		Workers: a.cfg.Mail.Concurrency, RatePerSecond: a.cfg.Mail.RatePerSecond,
-	}, a.logger, observer)
-	a.engine.Dispatcher = a.dispatcher
-	return nil
+	return ids
 }
 
 func (a *app) Close() error {
@@ -220,7 +252,7 @@ func withApp(ctx context.Context, path string, stderr io.Writer, fn func(*app) e
 		return err
 	}
 	logger := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
-	a, err := openApp(ctx, cfg, logger)
+	a, err := openApp(ctx, cfg, logger, appOptions{})
 	if err != nil {
 		return err
 	}

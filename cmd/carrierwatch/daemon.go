@@ -17,8 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/carrierwatch/carrierwatch/config"
-	"github.com/carrierwatch/carrierwatch/directory"
-	"github.com/carrierwatch/carrierwatch/metrics"
+	"github.com/carrierwatch/carrierwatch/pipeline"
 	"github.com/carrierwatch/carrierwatch/templates"
 )
 
@@ -54,7 +53,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	level := new(slog.LevelVar)
 	setLevel(level, cfg.Log.Level)
 	logger := newLevelLogger(stderr, format, level)
-	a, err := openApp(ctx, cfg, logger)
+	a, err := openApp(ctx, cfg, logger, appOptions{send: true, metrics: true})
 	if err != nil {
 		return err
 	}
@@ -90,8 +89,6 @@ type daemon struct {
 	path      string
 	logger    *slog.Logger
 	level     *slog.LevelVar
-	metrics   *metrics.Metrics
-	provider  *swapProvider
 	heartbeat time.Duration
 
 	mu       sync.Mutex
@@ -100,27 +97,6 @@ type daemon struct {
 	lastBeat atomic.Int64 // unix ms of the scheduler's last heartbeat
 	started  time.Time
 }
-
-// swapProvider lets a reload replace the directory provider while a sync
-// may be reading it: a running sync finishes with the old one.
-type swapProvider struct {
-	p atomic.Pointer[directory.Provider]
-}
-
-func newSwapProvider(p directory.Provider) *swapProvider {
-	s := &swapProvider{}
-	s.set(p)
-	return s
-}
-
-func (s *swapProvider) set(p directory.Provider) { s.p.Store(&p) }
-
-// Fetch implements directory.Provider with the current provider.
-func (s *swapProvider) Fetch(ctx context.Context, cursor string, progress func(directory.Progress)) (*directory.Update, error) {
-	return (*s.p.Load()).Fetch(ctx, cursor, progress)
-}
-
-var _ directory.Provider = (*swapProvider)(nil)
 
 // cronLogger adapts slog to robfig/cron's logger.
 type cronLogger struct{ l *slog.Logger }
@@ -139,17 +115,6 @@ func (d *daemon) notify(state string) {
 
 func (d *daemon) run(ctx context.Context) error {
 	d.started = time.Now()
-	d.metrics = metrics.New(d.db, metrics.Options{
-		Version:  Version,
-		Carriers: d.carrierIDs,
-		LastPoll: d.engine.LastPoll,
-	})
-	d.engine.Observer = d.metrics
-	d.provider = newSwapProvider(d.engine.Directory)
-	d.engine.Directory = d.provider
-	if err := d.startSending(ctx, d.metrics); err != nil {
-		return err
-	}
 	// Jobs stop at SIGTERM; the send in progress outlives it (the
 	// dispatcher finishes the message on the wire).
 	var wg sync.WaitGroup
@@ -157,7 +122,7 @@ func (d *daemon) run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		d.dispatcher.Run(sendCtx)
+		d.svc.RunSender(sendCtx)
 	}()
 
 	// SIGHUP's default action ends the process: catch it before systemd
@@ -234,16 +199,6 @@ loop:
 	return nil
 }
 
-// carrierIDs lists the configured carriers (for the metrics).
-func (d *daemon) carrierIDs() []string {
-	cfg := d.engine.Config()
-	ids := make([]string, len(cfg.Carriers))
-	for i, c := range cfg.Carriers {
-		ids[i] = c.ID
-	}
-	return ids
-}
-
 // schedule (re)arms the cron jobs for cfg; jobs get ctx, which ends at
 // shutdown. A heartbeat job shows the scheduler is alive.
 func (d *daemon) schedule(ctx context.Context, cfg *config.Config) error {
@@ -279,13 +234,13 @@ func (d *daemon) pollJob(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	if stale, err := d.engine.DirectoryStale(ctx); err == nil && stale {
+	if stale, err := d.svc.DirectoryStale(ctx); err == nil && stale {
 		d.syncJob(ctx)
 	}
-	if _, err := d.engine.Poll(ctx); err != nil && ctx.Err() == nil {
+	if _, err := d.svc.Poll(ctx); err != nil && ctx.Err() == nil {
 		d.logger.Error("poll cycle failed", "err", err)
 	}
-	if _, err := d.engine.Plan(ctx); err != nil && ctx.Err() == nil {
+	if _, err := d.svc.Plan(ctx); err != nil && ctx.Err() == nil {
 		d.logger.Error("planning failed", "err", err)
 	}
 }
@@ -294,10 +249,10 @@ func (d *daemon) syncJob(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	if _, err := d.engine.SyncDirectory(ctx, nil); err != nil {
+	if _, err := d.svc.SyncDirectory(ctx, pipeline.SyncOptions{}, ""); err != nil {
 		return // logged by the engine
 	}
-	if _, err := d.engine.Plan(ctx); err != nil && ctx.Err() == nil {
+	if _, err := d.svc.Plan(ctx); err != nil && ctx.Err() == nil {
 		d.logger.Error("planning failed", "err", err)
 	}
 }
@@ -329,14 +284,12 @@ func (d *daemon) reload(ctx context.Context) {
 		d.logger.Error("reload failed; keeping the running config", "config", d.path, "err", err)
 		return
 	}
-	d.provider.set(provider)
-	d.renderer.SetTemplates(tmpl)
-	d.engine.SetConfig(cfg)
+	d.svc.Reload(cfg, provider, tmpl)
 	d.cfg = cfg
 	setLevel(d.level, cfg.Log.Level)
 	d.logger.Info("config reloaded", "config", d.path, "carriers", len(cfg.Carriers))
 	go func() {
-		if _, err := d.engine.Plan(ctx); err != nil && ctx.Err() == nil {
+		if _, err := d.svc.Plan(ctx); err != nil && ctx.Err() == nil {
 			d.logger.Error("planning after reload failed", "err", err)
 		}
 	}()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/internal/smtptest"
+	"github.com/carrierwatch/carrierwatch/service"
 	"github.com/carrierwatch/carrierwatch/store"
 )
 
@@ -116,14 +117,14 @@ func waitLog(t *testing.T, c *child, re *regexp.Regexp, timeout time.Duration) [
 	return nil
 }
 
-func getReady(t *testing.T, base string) (int, readiness) {
+func getReady(t *testing.T, base string) (int, service.Readiness) {
 	t.Helper()
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		t.Fatalf("GET /readyz: %v", err)
 	}
 	defer resp.Body.Close()
-	var rep readiness
+	var rep service.Readiness
 	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
 		t.Fatalf("/readyz is not JSON: %v", err)
 	}
@@ -133,7 +134,7 @@ func getReady(t *testing.T, base string) (int, readiness) {
 func waitReady(t *testing.T, base string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	var rep readiness
+	var rep service.Readiness
 	for time.Now().Before(deadline) {
 		var code int
 		if code, rep = getReady(t, base); code == http.StatusOK && rep.Status == "ready" {
@@ -275,33 +276,6 @@ func TestRunRejectsBadLogFormat(t *testing.T) {
 	}
 }
 
-func TestInterval(t *testing.T) {
-	now := time.Date(2022, 7, 2, 1, 35, 0, 0, time.Local) // a Saturday
-	tests := []struct {
-		name, spec string
-		want       time.Duration
-		wantErr    bool
-	}{
-		{"every minute", "@every 1m", time.Minute, false},
-		{"every six hours", "@every 6h", 6 * time.Hour, false},
-		{"hourly", "@hourly", time.Hour, false},
-		{"five-field every 5 min", "*/5 * * * *", 5 * time.Minute, false},
-		{"weekdays at nine: the weekend gap", "0 9 * * 1-5", 72 * time.Hour, false},
-		{"not a schedule", "sometimes", 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := interval(tt.spec, now)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("interval(%q) error = %v, want error %v", tt.spec, err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Errorf("interval(%q) = %s, want %s", tt.spec, got, tt.want)
-			}
-		})
-	}
-}
-
 // testDaemon opens the app for a config in-process, without running it.
 func testDaemon(t *testing.T) *daemon {
 	t.Helper()
@@ -317,7 +291,7 @@ func testDaemonFeed(t *testing.T, feedURL string) *daemon {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := openApp(context.Background(), cfg, logger)
+	a, err := openApp(context.Background(), cfg, logger, appOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,17 +304,17 @@ func TestReadiness(t *testing.T) {
 	feeds := newFeedServer(t, "docomo-network-recovered.rdf")
 	d := testDaemonFeed(t, feeds.URL)
 	now := time.Now()
-	check := func(rep readiness, name string) check {
+	check := func(rep service.Readiness, name string) service.Check {
 		for _, c := range rep.Checks {
 			if c.Name == name {
 				return c
 			}
 		}
 		t.Fatalf("no %q check in %+v", name, rep)
-		return check{}
+		return service.Check{}
 	}
 
-	rep := d.readiness(ctx, now)
+	rep := d.svc.Readiness(ctx, now)
 	if got, want := rep.Status, "not ready"; got != want {
 		t.Errorf("fresh daemon: status %q, want %q", got, want)
 	}
@@ -366,10 +340,10 @@ func TestReadiness(t *testing.T) {
 	}
 	// A cycle in which every source fails does not count as a poll.
 	feeds.file.Store("missing.rdf")
-	if _, err := d.engine.Poll(ctx); err != nil {
+	if _, err := d.svc.Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if c := check(d.readiness(ctx, now), "poll"); c.OK {
+	if c := check(d.svc.Readiness(ctx, now), "poll"); c.OK {
 		t.Errorf("poll check after a cycle where every source failed: %+v", c)
 	}
 	feeds.file.Store("docomo-network-recovered.rdf")
@@ -378,7 +352,7 @@ func TestReadiness(t *testing.T) {
 	if err := d.db.SaveSourceState(ctx, src.ID, "kddi", src.URL, []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.engine.Poll(ctx); err != nil {
+	if _, err := d.svc.Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
@@ -387,7 +361,7 @@ func TestReadiness(t *testing.T) {
 			if err := d.db.RecordSync(ctx, store.SyncRecord{StartedAt: at, FinishedAt: at, OK: true, Users: 3}); err != nil {
 				t.Fatal(err)
 			}
-			rep := d.readiness(ctx, now)
+			rep := d.svc.Readiness(ctx, now)
 			if got := rep.Status == "ready"; got != tt.wantReady {
 				t.Errorf("ready = %v, want %v: %+v", got, tt.wantReady, rep)
 			}
@@ -396,12 +370,12 @@ func TestReadiness(t *testing.T) {
 			}
 		})
 	}
-	if c := check(d.readiness(ctx, now.Add(5*time.Minute)), "poll"); c.OK || c.Limit != "4m0s" {
+	if c := check(d.svc.Readiness(ctx, now.Add(5*time.Minute)), "poll"); c.OK || c.Limit != "4m0s" {
 		t.Errorf("poll check 5 min after the last cycle: %+v, want failed with limit 4m", c)
 	}
 
 	d.db.Close()
-	if c := check(d.readiness(ctx, now), "database"); c.OK {
+	if c := check(d.svc.Readiness(ctx, now), "database"); c.OK {
 		t.Errorf("database check with a closed database: %+v", c)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/demo"
+	"github.com/carrierwatch/carrierwatch/service"
 	"github.com/carrierwatch/carrierwatch/store"
 )
 
@@ -65,24 +66,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	logger := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
-	a, err := openApp(ctx, cfg, logger)
+	a, err := openApp(ctx, cfg, logger, appOptions{send: true})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.startSending(ctx, nil); err != nil {
-		return err
-	}
 
 	fmt.Fprintf(stdout, "carrierwatch demo: replaying the July 2022 au outage against %d sample users\n\n", countLines(demo.UsersCSV())-1)
 	for i, stage := range demo.Stages {
 		replay.SetStage(i)
-		before, _ := a.db.OutboxCounts(ctx)
-		res, err := a.engine.Once(ctx, 0)
+		before, _ := a.svc.OutboxCounts(ctx)
+		res, err := a.svc.Once(ctx, 0)
 		if err != nil {
 			return err
 		}
-		after, _ := a.db.OutboxCounts(ctx)
+		after, _ := a.svc.OutboxCounts(ctx)
 		fmt.Fprintf(stdout, "[%d] %s\n", i+1, stage)
 		for _, inc := range res.Poll.Opened {
 			fmt.Fprintf(stdout, "    detected: incident %d opened for %s — %q\n", inc.ID, inc.CarrierID, inc.Title)
@@ -107,7 +105,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "    mailed:   %d new messages\n", after.Sent-before.Sent)
 	}
 
-	msgs, err := a.db.Messages(ctx, store.MessageFilter{})
+	msgs, err := a.svc.Messages(ctx, service.MessageFilter{})
 	if err != nil {
 		return err
 	}

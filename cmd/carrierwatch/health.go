@@ -10,20 +10,6 @@ import (
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
-	"github.com/robfig/cron/v3"
-)
-
-// Readiness limits, derived from the schedules: a poll cycle must have
-// finished within pollLimitFactor poll intervals plus pollGrace, and a
-// directory sync must have succeeded within syncLimitFactor sync intervals
-// plus syncGrace (a large Graph tenant takes minutes to sync).
-const (
-	pollLimitFactor = 3
-	pollGrace       = time.Minute
-	syncLimitFactor = 2
-	syncGrace       = 15 * time.Minute
-	// checkTimeout bounds the database ping of /readyz.
-	checkTimeout = 2 * time.Second
 )
 
 // listenHTTP serves /healthz, /readyz and /metrics on addr.
@@ -49,29 +35,11 @@ func (d *daemon) listenHTTP(addr string) (*http.Server, error) {
 	return srv, nil
 }
 
-// check is one line of the /readyz report.
-type check struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail,omitempty"`
-	// Last is when the thing checked last happened; Age how long ago,
-	// Limit the largest age that is still ready.
-	Last  *time.Time `json:"last,omitempty"`
-	Age   string     `json:"age,omitempty"`
-	Limit string     `json:"limit,omitempty"`
-}
-
-// readiness is the /readyz report.
-type readiness struct {
-	Status string  `json:"status"` // ready | not ready
-	Checks []check `json:"checks"`
-}
-
 func (d *daemon) serveReady(w http.ResponseWriter, r *http.Request) {
-	rep := d.readiness(r.Context(), time.Now())
+	rep := d.svc.Readiness(r.Context(), time.Now())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	if rep.Status != "ready" {
+	if !rep.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	enc := json.NewEncoder(w)
@@ -79,96 +47,11 @@ func (d *daemon) serveReady(w http.ResponseWriter, r *http.Request) {
 	_ = enc.Encode(rep)
 }
 
-// readiness checks the database, the last poll cycle and the last
-// successful directory sync against limits derived from the schedules.
-func (d *daemon) readiness(ctx context.Context, now time.Time) readiness {
-	cfg := d.engine.Config()
-	rep := readiness{Status: "ready"}
-	add := func(c check) {
-		if !c.OK {
-			rep.Status = "not ready"
-		}
-		rep.Checks = append(rep.Checks, c)
-	}
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
-	if err := d.db.Ping(ctx); err != nil {
-		add(check{Name: "database", Detail: err.Error()})
-	} else {
-		add(check{Name: "database", OK: true})
-	}
-
-	pollLimit, err := limitFor(cfg.Schedule.Poll, pollLimitFactor, pollGrace, now)
-	if err != nil {
-		add(check{Name: "poll", Detail: err.Error()})
-	} else {
-		add(ageCheck("poll", d.engine.LastPoll(), now, pollLimit, "no poll has reached a source yet"))
-	}
-
-	syncLimit, err := limitFor(cfg.Schedule.DirectorySync, syncLimitFactor, syncGrace, now)
-	if err != nil {
-		add(check{Name: "directory_sync", Detail: err.Error()})
-	} else if lastOK, _, err := d.db.LastSyncs(ctx); err != nil {
-		add(check{Name: "directory_sync", Detail: err.Error()})
-	} else {
-		add(ageCheck("directory_sync", lastOK.FinishedAt, now, syncLimit, "no directory sync has succeeded yet"))
-	}
-	return rep
-}
-
-func ageCheck(name string, last, now time.Time, limit time.Duration, never string) check {
-	c := check{Name: name, Limit: limit.String()}
-	if last.IsZero() {
-		c.Detail = never
-		return c
-	}
-	age := now.Sub(last).Round(time.Second)
-	c.Last, c.Age = &last, age.String()
-	c.OK = age <= limit
-	if !c.OK {
-		c.Detail = "older than the limit"
-	}
-	return c
-}
-
-// limitFor is factor times the longest gap between the next runs of the
-// cron spec, plus grace.
-func limitFor(spec string, factor int, grace time.Duration, now time.Time) (time.Duration, error) {
-	iv, err := interval(spec, now)
-	if err != nil {
-		return 0, err
-	}
-	return time.Duration(factor)*iv + grace, nil
-}
-
-// interval is the longest gap between the next few runs of a cron spec
-// ("@every 1m" → 1m; "0 9 * * 1-5" → the weekend gap).
-func interval(spec string, now time.Time) (time.Duration, error) {
-	sched, err := cron.ParseStandard(spec)
-	if err != nil {
-		return 0, fmt.Errorf("schedule %q: %w", spec, err)
-	}
-	var longest time.Duration
-	t := sched.Next(now)
-	for range 16 {
-		next := sched.Next(t)
-		if next.IsZero() {
-			break
-		}
-		longest = max(longest, next.Sub(t))
-		t = next
-	}
-	if longest <= 0 {
-		return 0, fmt.Errorf("schedule %q never runs", spec)
-	}
-	return longest, nil
-}
-
 // healthy is the watchdog's test: the database answers and the scheduler
 // is alive. It does not look at carriers or the directory: systemd must
 // not restart the daemon because a carrier's site is down.
 func (d *daemon) healthy(ctx context.Context) error {
-	if err := d.db.Ping(ctx); err != nil {
+	if err := d.svc.Ping(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	last := time.UnixMilli(d.lastBeat.Load())

@@ -15,7 +15,6 @@ import (
 
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/config"
-	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/pipeline"
 	"github.com/carrierwatch/carrierwatch/store"
 )
@@ -38,15 +37,12 @@ func cmdOnce(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *dry {
 		return dryRun(ctx, cfg, logger, stdout)
 	}
-	a, err := openApp(ctx, cfg, logger)
+	a, err := openApp(ctx, cfg, logger, appOptions{send: true})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.startSending(ctx, nil); err != nil {
-		return err
-	}
-	res, err := a.engine.Once(ctx, *wait)
+	res, err := a.svc.Once(ctx, *wait)
 	printOnce(stdout, res)
 	return err
 }
@@ -93,31 +89,29 @@ func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout
 			return err
 		}
 	}
-	a, err := openApp(ctx, &copyCfg, logger)
+	// Approval is an admin's step: show what approval would release too,
+	// for campaigns planned now and those already waiting. The copy sends
+	// one at a time without a rate limit: nothing goes on the wire.
+	copyCfg.Notify.RequireApproval = false
+	copyCfg.Mail.Concurrency, copyCfg.Mail.RatePerSecond = 1, 0
+	rec := &recorder{}
+	a, err := openApp(ctx, &copyCfg, logger, appOptions{transport: rec})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	rec := &recorder{}
-	a.transport = rec
-	a.dispatcher = notifier.NewDispatcher(a.db, rec, a.renderer.Render, notifier.DispatcherConfig{Workers: 1}, logger, nil)
-	a.engine.Dispatcher = a.dispatcher
-	// Approval is an admin's step: show what approval would release too,
-	// for campaigns planned now and those already waiting.
-	copyCfg.Notify.RequireApproval = false
-	a.engine.SetConfig(&copyCfg)
-	camps, err := a.db.Campaigns(ctx)
+	camps, err := a.svc.Campaigns(ctx)
 	if err != nil {
 		return err
 	}
 	for _, c := range camps {
 		if c.State == carrierwatch.CampaignAwaitingApproval {
-			if _, err := a.db.ApproveCampaign(ctx, c.ID); err != nil {
+			if _, err := a.svc.ApproveCampaign(ctx, c.ID, "dry-run"); err != nil {
 				return err
 			}
 		}
 	}
-	res, err := a.engine.Once(ctx, 0)
+	res, err := a.svc.Once(ctx, 0)
 	if err != nil && !errors.Is(err, pipeline.ErrUndelivered) {
 		return err
 	}

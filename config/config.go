@@ -45,6 +45,7 @@ type Config struct {
 	Directory Directory `yaml:"directory"`
 	Mail      Mail      `yaml:"mail"`
 	Notify    Notify    `yaml:"notify"`
+	Publish   Publish   `yaml:"publish"`
 
 	// Path is the file the config was loaded from; relative paths inside
 	// it are resolved against its folder.

@@ -167,6 +167,7 @@ func (c *Config) Validate() error {
 	if n.RenotifyAfter < 0 {
 		add("notify.renotify_after", "must not be negative (0 mails users again for every new incident)")
 	}
+	errs = append(errs, c.Publish.validate()...)
 	return errors.Join(sortErrs(errs)...)
 }
 
@@ -311,6 +312,7 @@ func (c *Config) resolve(dir string) error {
 	abs(&c.Directory.CSV.Path)
 	abs(&c.Mail.File.Dir)
 	abs(&c.Notify.TemplatesDir)
+	c.Publish.resolve(dir)
 	for i := range c.Carriers {
 		cr := &c.Carriers[i]
 		var lines []string

@@ -72,6 +72,7 @@ type Engine struct {
 	// wire at the resolution finish later), not on every poll.
 	followedUp map[int64]time.Time
 	lastPoll   atomic.Int64 // unix ms of the last poll cycle that reached a source
+	publisher  atomic.Pointer[Publisher]
 }
 
 // NewEngine returns an engine for cfg working with d.
@@ -396,6 +397,7 @@ func CarrierFor(c *config.Carrier) notifier.Carrier {
 func (e *Engine) Plan(ctx context.Context) (planned int, err error) {
 	e.planMu.Lock()
 	defer e.planMu.Unlock()
+	defer e.PublishPages(ctx) // after planning: campaigns say what awaits approval
 	if e.planned == nil {
 		e.planned = map[int64]bool{}
 	}

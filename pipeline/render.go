@@ -11,6 +11,7 @@ import (
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/notifier"
+	"github.com/carrierwatch/carrierwatch/publish"
 	"github.com/carrierwatch/carrierwatch/templates"
 )
 
@@ -68,6 +69,10 @@ func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrie
 		}
 		d.IncidentID, d.IncidentTitle, d.IncidentURL = inc.ID, inc.Title, inc.URL
 		d.OpenedAt, d.ResolvedAt = inc.OpenedAt, inc.ResolvedAt
+		if d.Links.Notice == "" {
+			// The incident's page on the published notice, when there is one.
+			d.Links.Notice = publish.IncidentURL(cfg.Publish.BaseURL, inc.ID, m.Lang)
+		}
 		if c := cfg.Carrier(inc.CarrierID); c != nil && d.CarrierName == "" {
 			d.CarrierName = c.Name
 		}

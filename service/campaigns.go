@@ -101,6 +101,7 @@ func (s *Service) ApproveCampaign(ctx context.Context, id int64, actor string) (
 	}
 	s.audit(ctx, carrierwatch.AuditEntry{Actor: actor, Action: carrierwatch.AuditCampaignApproved, IncidentID: c.IncidentID, CampaignID: c.ID})
 	s.wake()
+	s.PublishPages(ctx)
 	return c, nil
 }
 
@@ -111,6 +112,7 @@ func (s *Service) CancelCampaign(ctx context.Context, id int64, actor string) (*
 		return nil, err
 	}
 	s.audit(ctx, carrierwatch.AuditEntry{Actor: actor, Action: carrierwatch.AuditCampaignCancelled, IncidentID: c.IncidentID, CampaignID: c.ID})
+	s.PublishPages(ctx)
 	return c, nil
 }
 

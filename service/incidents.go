@@ -90,6 +90,7 @@ func (s *Service) OpenIncident(ctx context.Context, carrierID, note, actor strin
 		return out, err
 	}
 	s.wake()
+	s.PublishPages(ctx)
 	return out, nil
 }
 
@@ -113,5 +114,6 @@ func (s *Service) ResolveIncident(ctx context.Context, id int64, note, actor str
 		return out, err
 	}
 	s.wake()
+	s.PublishPages(ctx)
 	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/carrierwatch/carrierwatch/email"
 	"github.com/carrierwatch/carrierwatch/metrics"
 	"github.com/carrierwatch/carrierwatch/notifier"
+	"github.com/carrierwatch/carrierwatch/publish"
 	"github.com/carrierwatch/carrierwatch/service"
 	"github.com/carrierwatch/carrierwatch/store"
 	"github.com/carrierwatch/carrierwatch/templates"
@@ -216,6 +217,9 @@ func openApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, o app
 	if a.svc, err = service.New(cfg, deps); err != nil {
 		return nil, err
 	}
+	if err := setPublisher(cfg, a.svc, logger); err != nil {
+		return nil, err
+	}
 	if deps.Transport != nil {
 		if _, err := a.svc.ResumeSending(ctx); err != nil {
 			return nil, err
@@ -281,6 +285,11 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if _, err := templates.New(cfg.Notify.TemplatesDir); err != nil {
 		problems = append(problems, fmt.Sprintf("notify.templates_dir: %v", err))
+	}
+	if cfg.Publish.Dir != "" {
+		if _, err := publish.LoadTemplates(cfg.Publish.TemplatesDir); err != nil {
+			problems = append(problems, fmt.Sprintf("publish.templates_dir: %v", err))
+		}
 	}
 	if len(problems) > 0 {
 		fmt.Fprintf(stderr, "%s is not valid:\n", *path)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/pipeline"
+	"github.com/carrierwatch/carrierwatch/publish"
 	"github.com/carrierwatch/carrierwatch/templates"
 )
 
@@ -138,6 +139,12 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 
+	pubSrv, err := d.servePublish()
+	if err != nil {
+		stopSending()
+		wg.Wait()
+		return err
+	}
 	if err := d.schedule(ctx, d.cfg); err != nil {
 		stopSending()
 		wg.Wait()
@@ -190,10 +197,12 @@ loop:
 	case <-time.After(shutdownGrace):
 		d.logger.Warn("jobs still running after the grace period; stopping anyway")
 	}
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
+	for _, srv := range []*http.Server{srv, pubSrv} {
+		if srv != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = srv.Shutdown(sctx)
+			cancel()
+		}
 	}
 	d.logger.Info("stopped")
 	return nil
@@ -267,6 +276,9 @@ func (d *daemon) reload(ctx context.Context) {
 	if cfg.StateDir != d.cfg.StateDir || cfg.HTTP != d.cfg.HTTP || cfg.Log.Format != d.cfg.Log.Format {
 		d.logger.Warn("state_dir, http and log.format changes take effect on restart")
 	}
+	if cfg.Publish.Listen != d.cfg.Publish.Listen || cfg.Publish.Dir != d.cfg.Publish.Dir {
+		d.logger.Warn("publish.listen takes effect on restart; the notice pages are written with the new publish settings")
+	}
 	if cfg.Mail != d.cfg.Mail {
 		d.logger.Warn("mail.* changes (transport, from, smtp, rate, concurrency) take effect on restart")
 	}
@@ -280,11 +292,20 @@ func (d *daemon) reload(ctx context.Context) {
 		d.logger.Error("reload failed; keeping the running config", "config", d.path, "err", err)
 		return
 	}
+	if cfg.Publish.Dir != "" {
+		if _, err := publish.LoadTemplates(cfg.Publish.TemplatesDir); err != nil {
+			d.logger.Error("reload failed; keeping the running config", "config", d.path, "err", err)
+			return
+		}
+	}
 	if err := d.schedule(ctx, cfg); err != nil {
 		d.logger.Error("reload failed; keeping the running config", "config", d.path, "err", err)
 		return
 	}
 	d.svc.Reload(cfg, provider, tmpl)
+	if err := setPublisher(cfg, d.svc, d.logger); err != nil {
+		d.logger.Error("notice pages: new settings not used", "err", err)
+	}
 	d.cfg = cfg
 	setLevel(d.level, cfg.Log.Level)
 	d.logger.Info("config reloaded", "config", d.path, "carriers", len(cfg.Carriers))

@@ -62,6 +62,7 @@ Usage: carrierwatch COMMAND [flags]     (every command takes --config FILE,
   campaigns list|show ID [--messages [--user Q]]|messages --user Q|approve ID|cancel ID
             |preparedness [--dry-run]
   render --kind K --segment S --lang L   preview a mail
+  publish                     rewrite the notice pages in publish.dir from the database
   version                     print the version
 `
 
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCampaigns(ctx, rest, stdout, stderr)
 	case "render":
 		return cmdRender(ctx, rest, stdout, stderr)
+	case "publish":
+		return cmdPublish(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }

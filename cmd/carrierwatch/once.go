@@ -83,6 +83,7 @@ func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout
 	real := filepath.Join(cfg.StateDir, store.FileName)
 	copyCfg := *cfg
 	copyCfg.StateDir = tmp
+	copyCfg.Publish.Dir = "" // the public pages stay as they are
 	if _, err := os.Stat(real); err == nil {
 		// Read-only and unmigrated: even a newer binary leaves it as it is.
 		if err := store.CopyFile(ctx, real, filepath.Join(tmp, store.FileName)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/robfig/cron/v3"
 
 	"github.com/carrierwatch/carrierwatch/detector"
@@ -55,7 +56,7 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i := range c.Carriers {
-		errs = append(errs, c.Carriers[i].validate(fmt.Sprintf("carriers[%d]", i), seen, nil)...)
+		errs = append(errs, c.Carriers[i].validate(fmt.Sprintf("carriers[%d]", i), seen, nil, c.Directory.DefaultRegion)...)
 	}
 
 	switch c.Directory.Provider {
@@ -96,8 +97,10 @@ func (c *Config) Validate() error {
 	default:
 		add("directory.provider", "%q: want graph or csv", c.Directory.Provider)
 	}
-	if c.Directory.DefaultRegion == "" {
+	if r := c.Directory.DefaultRegion; r == "" {
 		add("directory.default_region", "must be set, e.g. JP")
+	} else if !phonenumbers.GetSupportedRegions()[r] {
+		add("directory.default_region", "%q is not a region code (two capital letters, e.g. JP)", r)
 	}
 
 	m := c.Mail
@@ -183,7 +186,7 @@ func sortErrs(errs []error) []error {
 
 // validate checks one carrier and compiles its rules and matcher.
 // prefixLines are the contents of its prefix files (nil before resolve).
-func (c *Carrier) validate(path string, seen map[string]bool, prefixLines []string) []error {
+func (c *Carrier) validate(path string, seen map[string]bool, prefixLines []string, region string) []error {
 	var errs []error
 	add := func(p, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s%s: %s", path, p, fmt.Sprintf(format, args...)))
@@ -213,7 +216,7 @@ func (c *Carrier) validate(path string, seen map[string]bool, prefixLines []stri
 		// Before resolve the files are unread; the matcher cannot see them.
 		add(".match", "all_phones: covers every phone already; remove carriers, prefixes, prefix_files and all_mobile")
 	}
-	matcher, err := phone.NewMatcher(phone.MatchSpec{Carriers: m.Carriers, Prefixes: m.Prefixes, PrefixLines: prefixLines, AllMobile: m.AllMobile, AllPhones: m.AllPhones})
+	matcher, err := phone.NewMatcher(phone.MatchSpec{Carriers: m.Carriers, Prefixes: m.Prefixes, PrefixLines: prefixLines, AllMobile: m.AllMobile, AllPhones: m.AllPhones, DefaultRegion: region})
 	if err != nil {
 		for _, e := range unjoin(err) {
 			add(".match", "%v", e)
@@ -326,7 +329,7 @@ func (c *Config) resolve(dir string) error {
 			lines = append(lines, strings.Split(string(b), "\n")...)
 		}
 		if len(cr.Match.PrefixFiles) > 0 {
-			errs = append(errs, cr.validate(fmt.Sprintf("carriers[%d]", i), nil, lines)...)
+			errs = append(errs, cr.validate(fmt.Sprintf("carriers[%d]", i), nil, lines, c.Directory.DefaultRegion)...)
 		}
 	}
 	if c.Directory.Provider == "csv" {

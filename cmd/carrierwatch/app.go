@@ -143,9 +143,10 @@ func newProvider(cfg *config.Config, logger *slog.Logger) (directory.Provider, e
 			Cloud: g.Cloud, AuthorityHost: g.AuthorityHost, GraphEndpoint: g.GraphEndpoint,
 			BatchConcurrency: g.BatchConcurrency,
 		}, logger)
-	default:
-		return dircsv.New(cfg.Directory.CSV.Path, logger), nil
+	case "csv":
+		return dircsv.New(cfg.Directory.CSV.Path, cfg.Directory.DefaultRegion, logger), nil
 	}
+	return nil, fmt.Errorf("directory.provider: %q: want graph or csv", cfg.Directory.Provider)
 }
 
 // newTransport builds the configured mail transport.

@@ -273,13 +273,13 @@ func (d *daemon) reload(ctx context.Context) {
 		d.logger.Error("reload failed; keeping the running config", "config", d.path, "err", err)
 		return
 	}
-	if cfg.StateDir != d.cfg.StateDir || cfg.HTTP != d.cfg.HTTP || cfg.Log.Format != d.cfg.Log.Format {
+	if cfg.StateDir != d.cfg.StateDir || !config.Equal(cfg.HTTP, d.cfg.HTTP) || cfg.Log.Format != d.cfg.Log.Format {
 		d.logger.Warn("state_dir, http and log.format changes take effect on restart")
 	}
 	if cfg.Publish.Listen != d.cfg.Publish.Listen || cfg.Publish.Dir != d.cfg.Publish.Dir {
 		d.logger.Warn("publish.listen takes effect on restart; the notice pages are written with the new publish settings")
 	}
-	if cfg.Mail != d.cfg.Mail {
+	if !config.Equal(cfg.Mail, d.cfg.Mail) {
 		d.logger.Warn("mail.* changes (transport, from, smtp, rate, concurrency) take effect on restart")
 	}
 	provider, err := newProvider(cfg, d.logger)

@@ -59,20 +59,25 @@ type Provider struct {
 	path   string
 	logger *slog.Logger
 
-	// DefaultRegion is the region of phone numbers written without a
-	// country code ("090-1234-5678"). New sets it to "JP".
-	DefaultRegion string
+	// region is the region of phone numbers written without a country
+	// code ("090-1234-5678").
+	region string
 }
 
 var _ directory.Provider = (*Provider)(nil)
 
 // New returns a provider that reads the file at path on every Fetch (the
-// file may change between syncs). A nil logger discards logs.
-func New(path string, logger *slog.Logger) *Provider {
+// file may change between syncs). region is the region of numbers written
+// without a country code (directory.default_region); "" means "JP". A nil
+// logger discards logs.
+func New(path, region string, logger *slog.Logger) *Provider {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Provider{path: path, logger: logger, DefaultRegion: "JP"}
+	if region == "" {
+		region = "JP"
+	}
+	return &Provider{path: path, logger: logger, region: region}
 }
 
 // Fetch reads the whole file and returns it as a full update (Full and
@@ -133,7 +138,7 @@ func (p *Provider) read(ctx context.Context, f io.Reader, progress func(director
 	if err != nil {
 		return nil, fmt.Errorf("header row: %w", err)
 	}
-	r := &reader{region: p.DefaultRegion, width: len(header)}
+	r := &reader{region: p.region, width: len(header)}
 	if r.col, err = mapHeader(header); err != nil {
 		return nil, err
 	}
@@ -396,15 +401,10 @@ func validAddress(s string) bool {
 	return err == nil && a.Name == "" && a.Address == s
 }
 
-// maskAddress shows an address's first character and its domain:
-// "h***@mail.example.com"; anything else becomes "***".
+// maskAddress quotes an address masked with carrierwatch.MaskAddress for
+// a problem: "h***@mail.example.com"; anything else becomes "***".
 func maskAddress(s string) string {
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || domain == "" || strings.ContainsFunc(domain, unicode.IsSpace) {
-		return `"***"`
-	}
-	first, _ := utf8.DecodeRuneInString(local)
-	return fmt.Sprintf("%q", string(first)+"***@"+domain)
+	return fmt.Sprintf("%q", carrierwatch.MaskAddress(s))
 }
 
 // quoteID quotes an id for a problem, cut to 64 bytes.

@@ -26,6 +26,7 @@ test:
 # Fails when the unit's systemd-analyze exposure is above 2.0.
 check-unit:
 	deploy/systemd/check-exposure.sh deploy/systemd/carrierwatch.service
+	deploy/systemd/check-exposure.sh deploy/systemd/carrierwatch-backup.service
 
 # Installs the binary, the unit, the system user and the config folder. The
 # config is copied only if none exists; the service is not enabled or started.
@@ -34,6 +35,10 @@ install: build
 	sed 's|/usr/local/bin/carrierwatch|$(BINDIR)/carrierwatch|g; s|/etc/carrierwatch/config.yaml|$(CONFDIR)/config.yaml|g' \
 		deploy/systemd/carrierwatch.service > $(BIN).service
 	install -D -m 0644 $(BIN).service $(DESTDIR)$(UNITDIR)/carrierwatch.service
+	sed 's|/usr/local/bin/carrierwatch|$(BINDIR)/carrierwatch|g; s|/etc/carrierwatch/config.yaml|$(CONFDIR)/config.yaml|g' \
+		deploy/systemd/carrierwatch-backup.service > $(BIN)-backup.service
+	install -D -m 0644 $(BIN)-backup.service $(DESTDIR)$(UNITDIR)/carrierwatch-backup.service
+	install -D -m 0644 deploy/systemd/carrierwatch-backup.timer $(DESTDIR)$(UNITDIR)/carrierwatch-backup.timer
 	install -D -m 0644 deploy/systemd/carrierwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/carrierwatch.conf
 	install -D -m 0644 deploy/systemd/carrierwatch.tmpfiles $(DESTDIR)$(TMPFILESDIR)/carrierwatch.conf
 	install -d -m 0750 $(DESTDIR)$(CONFDIR)
@@ -50,8 +55,9 @@ install: build
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/carrierwatch $(DESTDIR)$(UNITDIR)/carrierwatch.service \
+		$(DESTDIR)$(UNITDIR)/carrierwatch-backup.service $(DESTDIR)$(UNITDIR)/carrierwatch-backup.timer \
 		$(DESTDIR)$(SYSUSERSDIR)/carrierwatch.conf $(DESTDIR)$(TMPFILESDIR)/carrierwatch.conf
 	@echo "kept $(CONFDIR), /var/lib/carrierwatch and the carrierwatch user"
 
 clean:
-	rm -f $(BIN) $(BIN).service
+	rm -f $(BIN) $(BIN).service $(BIN)-backup.service

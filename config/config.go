@@ -46,6 +46,7 @@ type Config struct {
 	Mail      Mail      `yaml:"mail"`
 	Notify    Notify    `yaml:"notify"`
 	Publish   Publish   `yaml:"publish"`
+	Retention Retention `yaml:"retention"`
 
 	// Path is the file the config was loaded from; relative paths inside
 	// it are resolved against its folder.
@@ -68,6 +69,8 @@ type Log struct {
 type Schedule struct {
 	Poll          string `yaml:"poll"`
 	DirectorySync string `yaml:"directory_sync"`
+	// Prune is when the daemon applies retention (default daily at 03:17).
+	Prune string `yaml:"prune"`
 }
 
 // Carrier is one mobile carrier: how to recognise its users and its notices.
@@ -242,7 +245,7 @@ func Default() *Config {
 		StateDir: "/var/lib/carrierwatch",
 		HTTP:     HTTP{Listen: "127.0.0.1:9464"},
 		Log:      Log{Format: "text", Level: "info"},
-		Schedule: Schedule{Poll: "@every 1m", DirectorySync: "@every 6h"},
+		Schedule: Schedule{Poll: "@every 1m", DirectorySync: "@every 6h", Prune: "17 3 * * *"},
 		Directory: Directory{
 			Provider:      "csv",
 			Graph:         Graph{Cloud: "global", BatchConcurrency: 4},
@@ -262,6 +265,7 @@ func Default() *Config {
 			DefaultLanguage:      "ja",
 			PreparednessInterval: Duration(90 * 24 * time.Hour),
 		},
+		Retention: DefaultRetention(),
 	}
 }
 

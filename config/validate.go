@@ -45,7 +45,7 @@ func (c *Config) Validate() error {
 	default:
 		add("log.level", "%q: want debug, info, warn or error", c.Log.Level)
 	}
-	for path, spec := range map[string]string{"schedule.poll": c.Schedule.Poll, "schedule.directory_sync": c.Schedule.DirectorySync} {
+	for path, spec := range map[string]string{"schedule.poll": c.Schedule.Poll, "schedule.directory_sync": c.Schedule.DirectorySync, "schedule.prune": c.Schedule.Prune} {
 		if _, err := cron.ParseStandard(spec); err != nil {
 			add(path, "invalid schedule %q: %v (examples: \"@every 1m\", \"*/5 * * * *\")", spec, err)
 		}
@@ -171,6 +171,7 @@ func (c *Config) Validate() error {
 		add("notify.renotify_after", "must not be negative (0 mails users again for every new incident)")
 	}
 	errs = append(errs, c.Publish.validate()...)
+	errs = append(errs, c.Retention.validate()...)
 	return errors.Join(sortErrs(errs)...)
 }
 

@@ -307,7 +307,10 @@ func (s *DB) counts(ctx context.Context, where string, args ...any) (carrierwatc
 			c.Cancelled += n
 		}
 	}
-	return c, rows.Err()
+	if err := rows.Err(); err != nil {
+		return c, err
+	}
+	return c, s.addPruned(ctx, &c, where, args...)
 }
 
 // ApproveCampaign lets a campaign awaiting approval send.

@@ -19,8 +19,6 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -39,34 +37,51 @@ const FileName = "carrierwatch.db"
 
 // DB is an open carrierwatch database. It is safe for concurrent use.
 type DB struct {
-	db  *sql.DB
-	now func() time.Time
+	db   *sql.DB
+	now  func() time.Time
+	path string
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // hot-path statements, prepared once
 }
 
 // Open opens (creating if needed) the database at path and applies pending
-// migrations.
+// migrations, each in its own transaction.
+//
+// A new database, its WAL and shared-memory files are created with mode
+// 0600 whatever the umask, and a folder Open creates gets 0700. A database
+// written by a newer carrierwatch (a migration this binary does not know,
+// or a schema version above SchemaVersion) is refused with ErrNewerSchema
+// before anything is written to it.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	if err := prepareFiles(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	if err := checkVersion(ctx, path, migrations); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	s := &DB{db: db, now: time.Now}
-	if err := s.migrate(ctx); err != nil {
+	s := &DB{db: db, now: time.Now, path: path}
+	if err := s.migrate(ctx, migrations); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	tightenModes(path)
 	return s, nil
+}
+
+// dsn is the read-write data source name of the database at path.
+// auto_vacuum comes first: it only takes effect on a database that has no
+// tables yet (an older file switches with one VACUUM, see Vacuum).
+func dsn(path string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=auto_vacuum(incremental)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 
 // SetClock replaces the clock (tests).
@@ -109,15 +124,18 @@ func (s *DB) Ping(ctx context.Context) error {
 	return s.db.QueryRowContext(ctx, "SELECT 1").Scan(&n)
 }
 
-func (s *DB) migrate(ctx context.Context) error {
+// migrate applies the migrations of fsys (migrations/*.sql) that the
+// database lacks, in name order, each with its schema_migrations row and
+// the new schema version stamp in one transaction: a failing migration
+// leaves the database as the previous one left it.
+func (s *DB) migrate(ctx context.Context, fsys fs.FS) error {
+	names, err := migrationNames(fsys)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
 	for _, name := range names {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			var n int
@@ -127,21 +145,24 @@ func (s *DB) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			b, err := migrations.ReadFile(name)
+			b, err := fs.ReadFile(fsys, name)
 			if err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, string(b)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES (?)`, name)
-			return err
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES (?)`, name); err != nil {
+				return err
+			}
+			return stampVersion(ctx, tx, names)
 		})
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
-	return nil
+	// A database migrated by an older binary has no stamp yet.
+	return s.tx(ctx, func(tx *sql.Tx) error { return stampVersion(ctx, tx, names) })
 }
 
 // tx runs fn in a transaction, committing if it returns nil.
@@ -250,6 +271,17 @@ func CopyFile(ctx context.Context, src, dst string) error {
 		return fmt.Errorf("copy database %s: %w", src, err)
 	}
 	defer db.Close()
+	// An empty file of mode 0600 first: VACUUM INTO would create it
+	// world-readable.
+	f, err := os.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("copy database %s: %w", src, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("copy database %s: %w", src, err)
+	}
+	f.Close()
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
 		return fmt.Errorf("copy database %s to %s: %w", src, dst, err)
 	}

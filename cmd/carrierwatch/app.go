@@ -299,6 +299,9 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return errSilent
 	}
+	for _, w := range stateWarnings(cfg) {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	sources := 0
 	for _, c := range cfg.Carriers {
 		sources += len(c.Sources)

@@ -219,6 +219,9 @@ func (d *daemon) schedule(ctx context.Context, cfg *config.Config) error {
 	if _, err := c.AddFunc(cfg.Schedule.DirectorySync, func() { d.syncJob(ctx) }); err != nil {
 		return fmt.Errorf("schedule.directory_sync: %w", err)
 	}
+	if _, err := c.AddFunc(cfg.Schedule.Prune, func() { d.pruneJob(ctx) }); err != nil {
+		return fmt.Errorf("schedule.prune: %w", err)
+	}
 	c.Schedule(cron.Every(d.heartbeat), cron.FuncJob(d.beat))
 	d.mu.Lock()
 	old := d.cron

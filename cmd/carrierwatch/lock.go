@@ -19,11 +19,11 @@ var errLocked = errors.New("another carrierwatch process is sending from this st
 // back to the outbox at start-up and send them again, and together exceed
 // mail.rate_per_second. The lock goes with the process, also on SIGKILL.
 func lockState(dir string) (*os.File, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock state_dir: %w", err)
 	}
 	path := filepath.Join(dir, lockFile)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o640)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock state_dir: %w", err)
 	}

@@ -63,6 +63,8 @@ Usage: carrierwatch COMMAND [flags]     (every command takes --config FILE,
             |preparedness [--dry-run]
   render --kind K --segment S --lang L   preview a mail
   publish                     rewrite the notice pages in publish.dir from the database
+  prune [--dry-run]           delete what retention no longer keeps (the daemon does daily)
+  backup FILE|DIR             write a verified copy of the database (works while run runs)
   version                     print the version
 `
 
@@ -100,6 +102,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRender(ctx, rest, stdout, stderr)
 	case "publish":
 		return cmdPublish(ctx, rest, stdout, stderr)
+	case "prune":
+		return cmdPrune(ctx, rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }

@@ -236,16 +236,26 @@ func (p *Planner) PlanResolved(ctx context.Context, inc *carrierwatch.Incident) 
 }
 
 // PlanPreparedness plans one preparedness mail to every phone-only user
-// who has not had one within notify.preparedness_interval. With dry set,
-// nothing is written.
+// who has not had one, nor a resolved follow-up, within
+// notify.preparedness_interval. With dry set, nothing is written.
 func (p *Planner) PlanPreparedness(ctx context.Context, dry bool) (*PlanResult, error) {
 	users, err := p.Store.Users(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("plan preparedness mails: %w", err)
 	}
-	recent, err := p.Store.UsersWithKindSince(ctx, carrierwatch.KindPreparedness, p.now().Add(-p.Config.PreparednessInterval))
+	since := p.now().Add(-p.Config.PreparednessInterval)
+	recent, err := p.Store.UsersWithKindSince(ctx, carrierwatch.KindPreparedness, since)
 	if err != nil {
 		return nil, fmt.Errorf("plan preparedness mails: %w", err)
+	}
+	// A resolved follow-up already asked them to register an app or
+	// passkey now: it counts as their preparedness mail.
+	followedUp, err := p.Store.UsersWithKindSince(ctx, carrierwatch.KindResolved, since)
+	if err != nil {
+		return nil, fmt.Errorf("plan preparedness mails: %w", err)
+	}
+	for id := range followedUp {
+		recent[id] = true
 	}
 	res := &PlanResult{BySegment: map[carrierwatch.Segment]int{}}
 	var skippedRecent int

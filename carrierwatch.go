@@ -7,6 +7,7 @@ package carrierwatch
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -144,12 +145,11 @@ type Mail struct {
 	HTML    string
 	// Lang is the language of the mail ("ja", "en"): Content-Language.
 	Lang string
-	// HoldForDeferred asks the transport not to send the mail when some
-	// recipients accept it and another answers 4xx (deferred), but to
-	// fail temporarily so it is tried again for all of them. The
-	// dispatcher sets it on the first attempts only: the deferred address
-	// may be the only one a locked-out user can read.
-	HoldForDeferred bool
+	// Attempt counts the tries to deliver this mail, this one included (1
+	// the first time). A transport may act on it: the SMTP transport holds a
+	// mail back on its first attempts when one recipient defers it while
+	// another accepts.
+	Attempt int
 	// Headers are the X-Carrierwatch-* headers, already validated.
 	Kind       Kind
 	Segment    Segment
@@ -157,30 +157,90 @@ type Mail struct {
 	Date       time.Time
 }
 
-// SendError is a delivery failure with the server's word on it.
+// Verdict is what the mail system said about one recipient of a mail.
+type Verdict string
+
+// Verdicts.
+const (
+	// Accepted: the mail system took the mail for the recipient.
+	Accepted Verdict = "accepted"
+	// Deferred: not now, maybe later (an SMTP 4xx, a throttled request).
+	Deferred Verdict = "deferred"
+	// Refused: not this mail, not later either (an SMTP 5xx, a rejected
+	// request).
+	Refused Verdict = "refused"
+)
+
+// RecipientResult is the verdict on one recipient, with the server's reply
+// ("550 5.1.1 <t***@example.net>: no such user"; addresses masked).
+type RecipientResult struct {
+	Address string
+	Verdict Verdict
+	Reply   string
+}
+
+// Delivery is a transport's report on one mail: a verdict for each
+// recipient, in the order of Mail.To.
+type Delivery struct {
+	Recipients []RecipientResult
+	// Whole is true when the verdict was on the message as a whole, not
+	// on its recipients (an SMTP reply to MAIL FROM or DATA, a relay's
+	// sending quota, a content filter): every recipient then has the same
+	// verdict and reply. A refusal of the whole message may hold for
+	// every message, so it is retried a few times rather than failed.
+	Whole bool
+}
+
+// Count returns how many recipients got verdict v.
+func (d Delivery) Count(v Verdict) int {
+	n := 0
+	for _, r := range d.Recipients {
+		if r.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
+// Replies joins the distinct replies of the recipients with verdict v.
+func (d Delivery) Replies(v Verdict) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range d.Recipients {
+		if r.Verdict == v && r.Reply != "" && !seen[r.Reply] {
+			seen[r.Reply] = true
+			out = append(out, r.Reply)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// Everyone returns a Delivery of the whole message for the addresses: the
+// same verdict and reply for each.
+func Everyone(to []string, v Verdict, reply string) Delivery {
+	d := Delivery{Whole: true, Recipients: make([]RecipientResult, len(to))}
+	for i, a := range to {
+		d.Recipients[i] = RecipientResult{Address: a, Verdict: v, Reply: reply}
+	}
+	return d
+}
+
+// SendError is a failure to deliver a mail on which the mail system gave
+// no verdict per recipient: a connection, TLS or login failure, a timeout,
+// or a mail that cannot be built.
 type SendError struct {
-	// Permanent is true when retrying cannot help (5xx for every
-	// recipient, a message that cannot be built).
+	// Permanent is true when retrying cannot help (a mail that cannot be
+	// built).
 	Permanent bool
-	// Refused is true when the relay refused the message as a whole: a
-	// 5xx reply to MAIL FROM, to DATA or to the end of the content. Such a
-	// refusal may hold for every message (a sending quota, a sender the
-	// relay does not accept) or for this one only (a content filter), so
-	// it is not Permanent: the caller retries it a few times and pauses
-	// sending, and gives the message up after repeated refusals.
-	Refused bool
-	// Reply is the server's reply text, for the outbox record.
+	// Reply is the server's reply text, if there was one.
 	Reply string
 	Err   error
 }
 
 func (e *SendError) Error() string {
 	kind := "temporary send failure"
-	switch {
-	case e.Permanent:
+	if e.Permanent {
 		kind = "permanent send failure"
-	case e.Refused:
-		kind = "message refused by the relay"
 	}
 	if e.Reply != "" {
 		return fmt.Sprintf("%s, server said %q: %v", kind, e.Reply, e.Err)
@@ -253,10 +313,13 @@ type Message struct {
 	MessageID  string
 	State      MessageState
 	Attempts   int
-	NextAt     time.Time // earliest next attempt while pending
-	LastError  string
-	CreatedAt  time.Time
-	SentAt     time.Time
+	// Refusals counts the times the relay refused the message as a whole
+	// (Delivery.Whole); kept through other failures and restarts.
+	Refusals  int
+	NextAt    time.Time // earliest next attempt while pending
+	LastError string
+	CreatedAt time.Time
+	SentAt    time.Time
 	// Data is what the templates need about the user, frozen when planned
 	// (masked phones, names), as JSON.
 	Data []byte

@@ -35,21 +35,3 @@ var addressLike = regexp.MustCompile(`[^\s<>"'(),;:\[\]@]+@[A-Za-z0-9.-]+`)
 func MaskAddressesIn(s string) string {
 	return addressLike.ReplaceAllStringFunc(s, MaskAddress)
 }
-
-// OneLine makes s one line of at most max runes for a log, a terminal or a
-// page: control and line-separator characters become spaces, runs of
-// white space one space, and a longer text is cut with "…".
-func OneLine(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > max {
-		s = string([]rune(s)[:max-1]) + "…"
-	}
-	return s
-}

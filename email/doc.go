@@ -4,11 +4,14 @@
 // write: multipart/alternative text and HTML in UTF-8 with the
 // X-Carrierwatch-* headers of DESIGN.md's contract.
 //
-// Delivery failures are *carrierwatch.SendError values: temporary (4xx for
-// every recipient, a server gone away, a timeout, a TLS or login failure),
-// permanent (5xx for every recipient), or Refused (5xx to MAIL FROM or
-// DATA: the relay refuses the message, perhaps every message, e.g. a
-// sending quota). When some recipients accept, the mail goes to them and
-// the refused ones are logged masked. The package does not render,
-// rate-limit, queue or retry: the notifier's outbox does that.
+// The SMTP transport talks through go-mail's SMTP client (MAIL FROM, RCPT
+// TO for each recipient, DATA) and reports the server's verdict on each
+// recipient (carrierwatch.Delivery: accepted, deferred or refused, with the
+// reply, addresses masked); a reply to MAIL FROM or DATA concerns the whole
+// message. On a mail's first attempts it holds the mail back when one
+// recipient defers it while another accepts. Failures without a verdict (a
+// server gone away, a timeout, a TLS or login failure) are temporary
+// *carrierwatch.SendError values, a mail that cannot be built a permanent
+// one. The package does not render, rate-limit, queue or retry: the
+// notifier's outbox does that, from the verdicts.
 package email

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/notifier"
 )
 
 // File is a transport that writes each message as an RFC 5322 .eml file
@@ -39,27 +40,28 @@ func NewFile(dir, from string) (*File, error) {
 
 // Send writes m to <dir>/<MessageID>.eml, atomically: readers see the
 // whole file or none. A resend with the same Message-ID replaces the file.
-// A mail that cannot be built is a permanent *carrierwatch.SendError, a
-// failed write a temporary one.
-func (f *File) Send(ctx context.Context, m *carrierwatch.Mail) error {
+// Every recipient of a written file is Accepted. A mail that cannot be
+// built is a permanent *carrierwatch.SendError, a failed write a temporary
+// one.
+func (f *File) Send(ctx context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
 	if f.closed.Load() {
-		return &carrierwatch.SendError{Err: errors.New("file transport: closed")}
+		return carrierwatch.Delivery{}, &carrierwatch.SendError{Err: errors.New("file transport: closed")}
 	}
 	if err := ctx.Err(); err != nil {
-		return &carrierwatch.SendError{Err: fmt.Errorf("write eml: %w", err)}
+		return carrierwatch.Delivery{}, &carrierwatch.SendError{Err: fmt.Errorf("write eml: %w", err)}
 	}
 	msg, err := Build(f.from, m)
 	if err != nil {
-		return &carrierwatch.SendError{Permanent: true, Err: err}
+		return carrierwatch.Delivery{}, &carrierwatch.SendError{Permanent: true, Err: err}
 	}
 	var buf bytes.Buffer
 	if _, err := msg.WriteTo(&buf); err != nil {
-		return &carrierwatch.SendError{Permanent: true, Err: fmt.Errorf("write eml %s: %w", m.MessageID, err)}
+		return carrierwatch.Delivery{}, &carrierwatch.SendError{Permanent: true, Err: fmt.Errorf("write eml %s: %w", m.MessageID, err)}
 	}
 	if err := writeAtomic(f.dir, fileName(m.MessageID), buf.Bytes()); err != nil {
-		return &carrierwatch.SendError{Err: fmt.Errorf("write eml %s: %w", m.MessageID, err)}
+		return carrierwatch.Delivery{}, &carrierwatch.SendError{Err: fmt.Errorf("write eml %s: %w", m.MessageID, err)}
 	}
-	return nil
+	return carrierwatch.Everyone(m.To, carrierwatch.Accepted, "written to "+fileName(m.MessageID)), nil
 }
 
 // Close makes later Sends fail; it has nothing to release.
@@ -120,3 +122,5 @@ func writeAtomic(dir, name string, data []byte) (err error) {
 	defer d.Close()
 	return d.Sync()
 }
+
+var _ notifier.Transport = (*File)(nil)

@@ -25,7 +25,7 @@ func TestFileSend(t *testing.T) {
 	}
 
 	m := testMail(1)
-	if err := f.Send(t.Context(), m); err != nil {
+	if _, err := f.Send(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, m.MessageID+".eml")
@@ -37,7 +37,7 @@ func TestFileSend(t *testing.T) {
 
 	// A resend replaces the file; no temporary files are left behind.
 	m.Subject = "second"
-	if err := f.Send(t.Context(), m); err != nil {
+	if _, err := f.Send(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
 	data, err = os.ReadFile(path)
@@ -64,7 +64,7 @@ func TestFileNameStaysInDirectory(t *testing.T) {
 	}
 	m := testMail(1)
 	m.MessageID = "../../etc/x@y"
-	if err := f.Send(t.Context(), m); err != nil {
+	if _, err := f.Send(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(dir)
@@ -87,18 +87,18 @@ func TestFileErrors(t *testing.T) {
 	}
 	m := testMail(1)
 	m.To = nil
-	if err := f.Send(t.Context(), m); !carrierwatch.IsPermanent(err) || !errors.Is(err, ErrInvalidMail) {
+	if _, err := f.Send(t.Context(), m); !carrierwatch.IsPermanent(err) || !errors.Is(err, ErrInvalidMail) {
 		t.Errorf("mail without recipients: %v, want a permanent ErrInvalidMail", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := f.Send(ctx, testMail(2)); err == nil || carrierwatch.IsPermanent(err) {
+	if _, err := f.Send(ctx, testMail(2)); err == nil || carrierwatch.IsPermanent(err) {
 		t.Errorf("cancelled: %v, want a temporary error", err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Send(t.Context(), testMail(3)); err == nil {
+	if _, err := f.Send(t.Context(), testMail(3)); err == nil {
 		t.Error("send after Close succeeded")
 	}
 }

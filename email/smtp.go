@@ -1,18 +1,14 @@
 package email
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/textproto"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +16,7 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/notifier"
 )
 
 // TLS modes of SMTPConfig.TLS.
@@ -53,37 +50,32 @@ type SMTPConfig struct {
 	RootCAs *x509.CertPool
 }
 
-// SMTP is a transport that delivers over SMTP. It dials a connection when
-// none is idle, keeps up to maxIdle of them open after use and reuses them
-// for the next messages; a connection that fails is closed and replaced on
-// next use. It is safe for concurrent use: each Send uses a connection of
-// its own, so the number of open connections follows the number of
-// concurrent Sends.
-//
-// When the server offers PIPELINING (RFC 2920) a Send writes MAIL FROM,
-// every RCPT TO and DATA at once and then reads their replies in order;
-// otherwise it waits for each reply in turn.
+// SMTP is a transport that delivers over SMTP through go-mail's client. It
+// dials a connection when none is idle, keeps up to maxIdle of them open
+// after use and reuses them for the next messages; a connection that fails
+// is closed and replaced on next use. It is safe for concurrent use: each
+// Send uses a connection of its own, so the number of open connections
+// follows the number of concurrent Sends.
 type SMTP struct {
 	host    string
 	opts    []mail.Option // the dial, TLS and AUTH settings but the timeout
 	dialer  *mail.Client  // opts with the configured timeout
-	from    fromParts
+	from    string        // the From header value
 	timeout time.Duration
 	maxIdle int
 	logger  *slog.Logger
 
 	mu     sync.Mutex
-	idle   []*conn
+	idle   []*smtp.Client
 	closed bool
 }
 
-// conn is an open SMTP connection and what its server offered.
-type conn struct {
-	c          *smtp.Client
-	pipelining bool
-	// mailParams follow the sender in MAIL FROM, as go-mail adds them.
-	mailParams string
-}
+// holdDeferredAttempts: on attempts before this one, a mail one of whose
+// recipients defers it (4xx) while another accepts is not sent yet, so
+// that the deferred address, perhaps the only one a locked-out user can
+// read, gets it with the others on a later attempt. From this attempt on
+// it goes to those who accept.
+const holdDeferredAttempts = 3
 
 // NewSMTP returns an SMTP transport sending From: from (a header value such
 // as "IT Help <mfa-noreply@example.ac.jp>"; its address is the envelope
@@ -93,8 +85,7 @@ func NewSMTP(cfg SMTPConfig, from string, maxIdle int, logger *slog.Logger) (*SM
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	snd, err := parseFrom(from)
-	if err != nil {
+	if err := checkAddress("from", from); err != nil {
 		return nil, fmt.Errorf("new smtp transport: %w", err)
 	}
 	if cfg.Host == "" {
@@ -147,49 +138,45 @@ func NewSMTP(cfg SMTPConfig, from string, maxIdle int, logger *slog.Logger) (*SM
 		// go-mail's option errors name no secret.
 		return nil, fmt.Errorf("new smtp transport: %w", err)
 	}
-	return &SMTP{host: cfg.Host, opts: opts, dialer: dialer, from: snd, timeout: cfg.Timeout, maxIdle: maxIdle, logger: logger}, nil
+	return &SMTP{host: cfg.Host, opts: opts, dialer: dialer, from: from, timeout: cfg.Timeout, maxIdle: maxIdle, logger: logger}, nil
 }
 
-// Send delivers m to all of m.To in one message. It returns nil when the
-// server accepted the message for at least one recipient: recipients
-// refused, with 4xx or 5xx, are logged (masked) and dropped. Otherwise it
-// returns a *carrierwatch.SendError:
-//   - Permanent when every recipient was refused with 5xx, or the mail
-//     cannot be built;
-//   - Refused (not Permanent) for a 5xx reply to MAIL FROM, to DATA or to
-//     the end of the content: the relay refuses the message as a whole,
-//     which may hold for every message (a sending quota) or for this one
-//     (a content filter), so the caller decides how often to retry;
-//   - temporary for every recipient refused and at least one with 4xx,
-//     any other 4xx reply, a connection, TLS or AUTH failure, a timeout,
-//     or a cancelled ctx.
+// Send delivers m to all of m.To in one message and reports the verdict on
+// each recipient: a 2xx to RCPT TO and to the content is Accepted, a 4xx
+// Deferred, a 5xx Refused, each with the server's reply (addresses
+// masked). Recipients refused while others accept do not hold the message
+// back; a deferred one does on the first attempts (see
+// holdDeferredAttempts), and then the accepted recipients are reported
+// Deferred too. A reply to MAIL FROM, to DATA or to the end of the content
+// concerns the whole message (Delivery.Whole).
+//
+// It returns an error when the server gave no verdict: a *SendError,
+// Permanent when the mail cannot be built, otherwise temporary (a
+// connection, TLS or AUTH failure, a timeout, a cancelled ctx).
 //
 // ctx bounds the dial; its deadline, when sooner than the configured
 // timeout, bounds the whole Send: the greeting, STARTTLS and AUTH of a new
 // connection as well as the transaction.
-func (s *SMTP) Send(ctx context.Context, m *carrierwatch.Mail) error {
-	w := getWire()
-	defer putWire(w)
-	if err := compose(w, &s.from, m); err != nil {
-		return &carrierwatch.SendError{Permanent: true, Err: err}
+func (s *SMTP) Send(ctx context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
+	msg, err := Build(s.from, m)
+	if err != nil {
+		return carrierwatch.Delivery{}, &carrierwatch.SendError{Permanent: true, Err: err}
 	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: %w", m.MessageID, err)}
+			return carrierwatch.Delivery{}, &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: %w", m.MessageID, err)}
 		}
-		cn, reused, err := s.get(ctx)
+		c, reused, err := s.get(ctx)
 		if err != nil {
 			// Nothing about the message is wrong when the server cannot
 			// be reached or refuses our TLS or credentials: retry later.
-			se := classify(m.MessageID, "connect to smtp server", err)
-			se.Refused = false
-			return se
+			return carrierwatch.Delivery{}, &carrierwatch.SendError{Reply: reply(err), Err: fmt.Errorf("send mail %s: connect to smtp server: %w", m.MessageID, err)}
 		}
-		res := s.transact(ctx, cn, m.MessageID, w, m.HoldForDeferred)
+		res := s.transact(ctx, c, m, msg)
 		if res.usable {
-			s.put(cn)
+			s.put(c)
 		} else {
-			_ = cn.c.Close()
+			_ = c.Close()
 		}
 		if res.stale && reused && attempt == 0 {
 			// An idle connection the server had closed: try once on a
@@ -197,186 +184,110 @@ func (s *SMTP) Send(ctx context.Context, m *carrierwatch.Mail) error {
 			s.logger.Debug("smtp idle connection was closed by the server, redialling", "message_id", m.MessageID)
 			continue
 		}
-		if len(res.refused) > 0 && res.err == nil {
-			// A recipient refused with 4xx does not get this message:
-			// holding it back for everyone else would delay them all.
-			s.logger.Warn("smtp recipients refused, message sent to the others",
-				"message_id", m.MessageID, "refused", maskAddresses(res.refused), "reply", res.refusedReply)
-		}
-		if res.err != nil {
-			return res.err
-		}
-		return nil
+		return res.delivery, res.err
 	}
 }
 
 // result is the outcome of one SMTP transaction.
 type result struct {
-	err          error
-	usable       bool     // the connection can carry another transaction
-	stale        bool     // the first command found the connection dead
-	refused      []string // recipients refused while others were accepted
-	refusedReply string
+	delivery carrierwatch.Delivery
+	err      error
+	usable   bool // the connection can carry another transaction
+	stale    bool // the first command found the connection dead
 }
 
-// transact runs one mail transaction on cn. With pipelining, MAIL FROM,
-// every RCPT TO and DATA go out in one write and their replies are read in
-// order; without it, each command waits for its reply and DATA is sent
-// only when it is wanted. Either way the outcome is the same: refused
-// recipients (4xx or 5xx) are dropped when another was accepted; when none
-// was, the message is not sent.
-func (s *SMTP) transact(ctx context.Context, cn *conn, id string, w *wire, holdForDeferred bool) result {
+// transact runs one mail transaction on c: MAIL FROM, RCPT TO for each
+// recipient, and DATA when the message is to go.
+func (s *SMTP) transact(ctx context.Context, c *smtp.Client, m *carrierwatch.Mail, msg *mail.Msg) result {
 	timeout := s.timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
-	c := cn.c
 	if err := c.UpdateDeadline(timeout); err != nil {
-		return result{err: &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: %w", id, err)}}
+		return result{err: &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: %w", m.MessageID, err)}}
 	}
-	// The connection is this Send's alone: its text stream is used
-	// directly, which is what go-mail exports it for.
-	text := c.Text
-	bw := text.W
-	rcpts := w.rcpts
-
-	_, _ = bw.WriteString("MAIL FROM:")
-	_, _ = bw.WriteString(s.from.envelope)
-	_, _ = bw.WriteString(cn.mailParams)
-	_, _ = bw.WriteString("\r\n")
-	if cn.pipelining {
-		for _, rcpt := range rcpts {
-			writeCmd(bw, "RCPT TO:", rcpt)
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return result{usable: true, err: &carrierwatch.SendError{Permanent: true, Err: fmt.Errorf("send mail %s: %w", m.MessageID, err)}}
+	}
+	// Build put m.To into the To header in order: these are m.To's
+	// addresses.
+	rcpts, err := msg.GetRecipients()
+	if err != nil || len(rcpts) != len(m.To) {
+		return result{usable: true, err: &carrierwatch.SendError{Permanent: true, Err: fmt.Errorf("send mail %s: recipients: %v", m.MessageID, err)}}
+	}
+	whole := func(stage string, err error) result {
+		if !isReply(err) {
+			return result{err: &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: %s: %w", m.MessageID, stage, err)}}
 		}
-		_, _ = bw.WriteString("DATA\r\n")
+		return result{usable: c.Reset() == nil, delivery: carrierwatch.Everyone(m.To, verdict(err), reply(err))}
 	}
-	if err := bw.Flush(); err != nil {
-		return result{err: classify(id, "MAIL FROM", err), stale: true}
-	}
-	// pending counts the pipelined replies not read yet.
-	pending := 0
-	if cn.pipelining {
-		pending = len(rcpts) + 1
-	}
-
-	if _, _, err := text.ReadResponse(250); err != nil {
-		res := result{err: classify(id, "MAIL FROM", err)}
+	if err := c.Mail(from); err != nil {
+		res := whole("MAIL FROM", err)
 		res.stale = !isReply(err)
-		if !res.stale {
-			res.usable = skipReplies(text, pending) && c.Reset() == nil
-		}
 		return res
 	}
-
-	accepted := 0
-	var refused, refusedReplies []string
-	tempRefusal := false // a recipient was refused with 4xx
-	for _, rcpt := range rcpts {
-		if cn.pipelining {
-			pending--
-		} else {
-			writeCmd(bw, "RCPT TO:", rcpt)
-			if err := bw.Flush(); err != nil {
-				return result{err: classify(id, "RCPT TO", err)}
+	d := carrierwatch.Delivery{Recipients: make([]carrierwatch.RecipientResult, len(m.To))}
+	for i, rcpt := range rcpts {
+		r := &d.Recipients[i]
+		r.Address = m.To[i]
+		if err := c.Rcpt(rcpt); err != nil {
+			if !isReply(err) {
+				return result{err: &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: RCPT TO: %w", m.MessageID, err)}}
+			}
+			r.Verdict, r.Reply = verdict(err), reply(err)
+			continue
+		}
+		r.Verdict = carrierwatch.Accepted
+	}
+	accepted, deferred := d.Count(carrierwatch.Accepted), d.Count(carrierwatch.Deferred)
+	hold := accepted > 0 && deferred > 0 && m.Attempt > 0 && m.Attempt < holdDeferredAttempts
+	if accepted == 0 || hold {
+		if hold {
+			why := fmt.Sprintf("not sent yet: held for %d deferred recipient(s) (%s)", deferred, d.Replies(carrierwatch.Deferred))
+			for i := range d.Recipients {
+				if r := &d.Recipients[i]; r.Verdict == carrierwatch.Accepted {
+					r.Verdict, r.Reply = carrierwatch.Deferred, why
+				}
 			}
 		}
-		_, _, err := text.ReadResponse(25)
-		if err == nil {
-			accepted++
-			continue
-		}
+		return result{usable: c.Reset() == nil, delivery: d}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return dataVerdict(whole("DATA", err), d)
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		// The content may be cut short: the connection is in an unknown
+		// state.
+		_ = w.Close()
+		return result{err: &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: write content: %w", m.MessageID, err)}}
+	}
+	if err := w.Close(); err != nil {
 		if !isReply(err) {
-			return result{err: classify(id, "RCPT TO", err)} // connection lost
+			return result{err: &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: end of DATA: %w", m.MessageID, err)}}
 		}
-		refused = append(refused, rcpt)
-		refusedReplies = append(refusedReplies, reply(err))
-		if replyCode(err) < 500 {
-			tempRefusal = true
-		}
+		return dataVerdict(result{usable: true, delivery: carrierwatch.Everyone(m.To, verdict(err), reply(err))}, d)
 	}
-	refusedReply := strings.Join(refusedReplies, "; ")
-	if accepted > 0 && tempRefusal && holdForDeferred {
-		// Not yet: try again later for every recipient, the deferred one
-		// included. A pipelined DATA may already have been invited; the
-		// only way to decline it is to hang up.
-		usable := skipReplies(text, pending) && c.Reset() == nil
-		err := fmt.Errorf("send mail %s: %d of %d recipients deferred; holding the message for them", id, len(refused), len(rcpts))
-		return result{usable: usable, err: &carrierwatch.SendError{Reply: refusedReply, Err: err}}
-	}
-	if accepted == 0 {
-		// A pipelined DATA is answered with an error here; a server that
-		// invites the content anyway can only be told no by hanging up.
-		usable := skipReplies(text, pending) && c.Reset() == nil
-		err := fmt.Errorf("send mail %s: %d of %d recipients refused", id, len(refused), len(rcpts))
-		return result{usable: usable, err: &carrierwatch.SendError{
-			// Permanent only when nobody can get it, ever; a 4xx
-			// recipient may accept it later.
-			Permanent: !tempRefusal,
-			Reply:     refusedReply,
-			Err:       err,
-		}}
-	}
+	return result{usable: true, delivery: d}
+}
 
-	if !cn.pipelining {
-		_, _ = bw.WriteString("DATA\r\n")
-		if err := bw.Flush(); err != nil {
-			return result{err: classify(id, "DATA", err)}
-		}
-	}
-	if _, _, err := text.ReadResponse(354); err != nil {
-		res := result{err: classify(id, "DATA", err)}
-		if isReply(err) {
-			res.usable = c.Reset() == nil
-		}
+// dataVerdict applies a verdict on the whole message, given at DATA or at
+// its end, to the recipients RCPT TO had accepted; the others keep their
+// own.
+func dataVerdict(res result, rcpt carrierwatch.Delivery) result {
+	if res.err != nil || len(res.delivery.Recipients) == 0 {
 		return res
 	}
-	if err := writeData(bw, w.data); err != nil {
-		// The dot may not have gone out: the connection is in an unknown
-		// state.
-		return result{err: &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: write content: %w", id, err)}}
-	}
-	if _, _, err := text.ReadResponse(250); err != nil {
-		return result{usable: isReply(err), err: classify(id, "end of DATA", err)}
-	}
-	return result{usable: true, refused: refused, refusedReply: refusedReply}
-}
-
-func writeCmd(bw *bufio.Writer, verb, arg string) {
-	_, _ = bw.WriteString(verb)
-	_, _ = bw.WriteString(arg)
-	_, _ = bw.WriteString("\r\n")
-}
-
-// dataEnd ends the content of DATA.
-const dataEnd = ".\r\n"
-
-// writeData writes the message content data (CRLF line ends, ending in
-// CRLF) and the final dot, and flushes. It doubles the dot of every line
-// that starts with one (RFC 5321 section 4.5.2): whole runs of lines go to
-// the buffered writer at once, not byte by byte, and a message without such
-// lines goes out in one write.
-func writeData(bw *bufio.Writer, data []byte) error {
-	// Base64 bodies have no dot at all: looking for dots, not line
-	// starts, skips over them at memory speed.
-	for pos := 0; ; {
-		j := bytes.IndexByte(data[pos:], '.')
-		if j < 0 {
-			break
+	v := res.delivery.Recipients[0]
+	for i := range rcpt.Recipients {
+		if r := &rcpt.Recipients[i]; r.Verdict == carrierwatch.Accepted {
+			r.Verdict, r.Reply = v.Verdict, v.Reply
 		}
-		i := pos + j
-		if i > 0 && data[i-1] != '\n' {
-			pos = i + 1
-			continue
-		}
-		_, _ = bw.Write(data[:i])
-		_ = bw.WriteByte('.')
-		data, pos = data[i:], 1 // data[0] is the dot just doubled
 	}
-	// The end goes into data's spare room (compose leaves it) so that
-	// the rest and the dot are one write: bufio hands a write larger
-	// than its buffer straight to the connection.
-	_, _ = bw.Write(append(data, dataEnd...))
-	return bw.Flush()
+	rcpt.Whole = true
+	res.delivery = rcpt
+	return res
 }
 
 // isReply reports whether err is an SMTP reply (not an I/O error) other
@@ -386,44 +297,14 @@ func isReply(err error) bool {
 	return errors.As(err, &tp) && tp.Code != 421
 }
 
-// replyCode is the reply code in err, or 0.
-func replyCode(err error) int {
+// verdict is what an SMTP error reply means for its recipients: 5xx
+// refused, anything else (4xx, 421) deferred.
+func verdict(err error) carrierwatch.Verdict {
 	var tp *textproto.Error
-	if errors.As(err, &tp) {
-		return tp.Code
+	if errors.As(err, &tp) && tp.Code >= 500 && tp.Code < 600 {
+		return carrierwatch.Refused
 	}
-	return 0
-}
-
-// skipReplies reads n pipelined replies whose content no longer matters,
-// the last of them DATA's. It reports whether the connection is still in
-// step: every reply read, none a 421, DATA's not a 354 that waits for
-// content.
-func skipReplies(text *textproto.Conn, n int) bool {
-	for i := range n {
-		code, _, err := text.ReadResponse(0)
-		if err != nil || code == 421 || (i == n-1 && code == 354) {
-			return false
-		}
-	}
-	return true
-}
-
-// classify turns the error of a command that concerns the whole message
-// (MAIL FROM, DATA, the end of the content) into a SendError: a 5xx reply
-// is a refusal by the relay (Refused, not Permanent), everything else (4xx,
-// I/O errors, timeouts) temporary. A reply goes into Reply with addresses
-// masked (servers quote addresses), and is not repeated in Err.
-func classify(id, stage string, err error) *carrierwatch.SendError {
-	var tp *textproto.Error
-	if errors.As(err, &tp) {
-		return &carrierwatch.SendError{
-			Refused: tp.Code >= 500 && tp.Code < 600,
-			Reply:   reply(err),
-			Err:     fmt.Errorf("send mail %s: %s refused with %03d", id, stage, tp.Code),
-		}
-	}
-	return &carrierwatch.SendError{Err: fmt.Errorf("send mail %s: %s: %w", id, stage, err)}
+	return carrierwatch.Deferred
 }
 
 // reply is the server's reply in err ("550 5.1.1 no such user"), with
@@ -431,24 +312,24 @@ func classify(id, stage string, err error) *carrierwatch.SendError {
 func reply(err error) string {
 	var tp *textproto.Error
 	if errors.As(err, &tp) {
-		return carrierwatch.MaskAddressesIn(oneLine(fmt.Sprintf("%03d %s", tp.Code, tp.Msg), 500))
+		return carrierwatch.MaskAddressesIn(carrierwatch.OneLine(fmt.Sprintf("%03d %s", tp.Code, tp.Msg), 500))
 	}
 	return ""
 }
 
 // get returns an idle connection, or dials a new one.
-func (s *SMTP) get(ctx context.Context) (cn *conn, reused bool, err error) {
+func (s *SMTP) get(ctx context.Context) (c *smtp.Client, reused bool, err error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil, false, errors.New("smtp transport closed")
 	}
 	if n := len(s.idle); n > 0 {
-		cn = s.idle[n-1]
+		c = s.idle[n-1]
 		s.idle[n-1] = nil
 		s.idle = s.idle[:n-1]
 		s.mu.Unlock()
-		return cn, true, nil
+		return c, true, nil
 	}
 	s.mu.Unlock()
 	dialer := s.dialer
@@ -463,33 +344,24 @@ func (s *SMTP) get(ctx context.Context) (cn *conn, reused bool, err error) {
 		}
 		dialer = d
 	}
-	c, err := dialer.DialToSMTPClientWithContext(ctx)
+	c, err = dialer.DialToSMTPClientWithContext(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	cn = &conn{c: c}
-	cn.pipelining, _ = c.Extension("PIPELINING")
-	// What go-mail's Mail adds; the message itself is 7-bit.
-	if ok, _ := c.Extension("8BITMIME"); ok {
-		cn.mailParams += " BODY=8BITMIME"
-	}
-	if ok, _ := c.Extension("SMTPUTF8"); ok {
-		cn.mailParams += " SMTPUTF8"
-	}
-	s.logger.Debug("smtp connection opened", "server", s.dialer.ServerAddr(), "pipelining", cn.pipelining)
-	return cn, false, nil
+	s.logger.Debug("smtp connection opened", "server", s.dialer.ServerAddr())
+	return c, false, nil
 }
 
-// put keeps cn for reuse, or says goodbye when the pool is full or closed.
-func (s *SMTP) put(cn *conn) {
+// put keeps c for reuse, or says goodbye when the pool is full or closed.
+func (s *SMTP) put(c *smtp.Client) {
 	s.mu.Lock()
 	if !s.closed && len(s.idle) < s.maxIdle {
-		s.idle = append(s.idle, cn)
+		s.idle = append(s.idle, c)
 		s.mu.Unlock()
 		return
 	}
 	s.mu.Unlock()
-	quit(cn.c)
+	quit(c)
 }
 
 func quit(c *smtp.Client) {
@@ -506,10 +378,10 @@ func (s *SMTP) Close() error {
 	idle := s.idle
 	s.idle, s.closed = nil, true
 	s.mu.Unlock()
-	for _, cn := range idle {
-		quit(cn.c)
+	for _, c := range idle {
+		quit(c)
 	}
 	return nil
 }
 
-var _ io.Closer = (*SMTP)(nil)
+var _ notifier.Transport = (*SMTP)(nil)

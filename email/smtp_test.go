@@ -2,14 +2,11 @@ package email
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"net"
-	"net/textproto"
 	"os"
 	"slices"
 	"strings"
@@ -21,16 +18,33 @@ import (
 	"github.com/carrierwatch/carrierwatch/internal/smtptest"
 )
 
-// Sender is what the notifier needs of a transport.
-type sender interface {
-	Send(context.Context, *carrierwatch.Mail) error
-	Close() error
+// send sends m and fails the test on an error.
+func send(t testing.TB, s *SMTP, m *carrierwatch.Mail) carrierwatch.Delivery {
+	t.Helper()
+	d, err := s.Send(t.Context(), m)
+	if err != nil {
+		t.Fatalf("send %s: %v", m.MessageID, err)
+	}
+	return d
 }
 
-var (
-	_ sender = (*SMTP)(nil)
-	_ sender = (*File)(nil)
-)
+// verdicts lists the verdict on each recipient, in order, with ",".
+func verdicts(d carrierwatch.Delivery) string {
+	var out []string
+	for _, r := range d.Recipients {
+		out = append(out, string(r.Verdict))
+	}
+	return strings.Join(out, ",")
+}
+
+// delivered sends m and fails the test unless every recipient accepted it.
+func delivered(t testing.TB, s *SMTP, m *carrierwatch.Mail) {
+	t.Helper()
+	d := send(t, s, m)
+	if got, want := d.Count(carrierwatch.Accepted), len(m.To); got != want {
+		t.Fatalf("send %s: %d of %d recipients accepted: %+v", m.MessageID, got, want, d)
+	}
+}
 
 func newSMTP(t testing.TB, srv *smtptest.Server, cfg SMTPConfig, maxIdle int) *SMTP {
 	t.Helper()
@@ -69,9 +83,7 @@ func TestSMTPSendModes(t *testing.T) {
 			srv := smtptest.Start(t, tt.opts)
 			s := newSMTP(t, srv, tt.cfg, 1)
 			m := testMail(1)
-			if err := s.Send(t.Context(), m); err != nil {
-				t.Fatalf("send: %v", err)
-			}
+			delivered(t, s, m)
 			msgs := srv.Messages()
 			if got, want := len(msgs), 1; got != want {
 				t.Fatalf("server has %d messages, want %d", got, want)
@@ -105,20 +117,21 @@ func TestSMTPConnectFailuresAreTemporary(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.Start(t, tt.opts)
 			s := newSMTP(t, srv, tt.cfg, 1)
-			err := s.Send(t.Context(), testMail(1))
+			d, err := s.Send(t.Context(), testMail(1))
+			if tt.name == "no credentials for a server that wants them" {
+				// The server answers MAIL with 5xx: the relay refuses
+				// the message as a whole, which may hold for every
+				// message and is no reason to fail this one.
+				if err != nil || !d.Whole || verdicts(d) != "refused,refused" {
+					t.Errorf("delivery = %+v, %v; want the whole message refused", d, err)
+				}
+				return
+			}
 			var se *carrierwatch.SendError
 			if !errors.As(err, &se) {
 				t.Fatalf("error = %v, want a *SendError", err)
 			}
-			if tt.name == "no credentials for a server that wants them" {
-				// The server answers MAIL with 5xx: the relay refuses
-				// every message, which is no reason to fail this one.
-				if se.Permanent || !se.Refused {
-					t.Errorf("error = %v, want a relay refusal, not permanent", err)
-				}
-				return
-			}
-			if se.Permanent || se.Refused {
+			if se.Permanent {
 				t.Errorf("error = %v, want temporary", err)
 			}
 			if strings.Contains(err.Error(), "wrong") {
@@ -138,7 +151,7 @@ func TestSMTPReusesConnections(t *testing.T) {
 	for g := range 2 {
 		wg.Go(func() {
 			for i := range 25 {
-				if err := s.Send(t.Context(), testMail(g*100+i)); err != nil {
+				if _, err := s.Send(t.Context(), testMail(g*100+i)); err != nil {
 					t.Errorf("send: %v", err)
 					return
 				}
@@ -158,9 +171,7 @@ func TestSMTPWithoutIdleConnectionsClosesEach(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{Discard: true})
 	s := newSMTP(t, srv, SMTPConfig{}, 0)
 	for i := range 3 {
-		if err := s.Send(t.Context(), testMail(i)); err != nil {
-			t.Fatal(err)
-		}
+		delivered(t, s, testMail(i))
 	}
 	if got, want := srv.Connections(), 3; got != want {
 		t.Errorf("connections = %d, want %d", got, want)
@@ -169,51 +180,45 @@ func TestSMTPWithoutIdleConnectionsClosesEach(t *testing.T) {
 
 func TestSMTPReplies(t *testing.T) {
 	tests := []struct {
-		name          string
-		setup         func(*smtptest.Server)
-		wantPermanent bool
-		wantRefused   bool
-		wantReply     string
+		name         string
+		setup        func(*smtptest.Server)
+		wantVerdicts string // alt, main
+		wantWhole    bool
+		wantReply    string
 	}{
 		{"every recipient 451", func(s *smtptest.Server) {
 			s.RejectRcpt("taro.alt@example.net", 451, "greylisted")
 			s.RejectRcpt("taro.yamada@example.ac.jp", 451, "greylisted")
-		}, false, false, "451"},
+		}, "deferred,deferred", false, "451"},
 		{"every recipient 550", func(s *smtptest.Server) {
 			s.RejectRcpt("taro.alt@example.net", 550, "<taro.alt@example.net>: no such user")
 			s.RejectRcpt("taro.yamada@example.ac.jp", 550, "no such user")
-		}, true, false, "550 5.0.0 <t***@example.net>: no such user"},
+		}, "refused,refused", false, "550 5.0.0 <t***@example.net>: no such user"},
 		{"one 550 and one 451", func(s *smtptest.Server) {
 			s.RejectRcpt("taro.alt@example.net", 550, "no such user")
 			s.RejectRcpt("taro.yamada@example.ac.jp", 451, "try later")
-		}, false, false, "451"},
-		{"data 451", func(s *smtptest.Server) { s.FailData(451, "local error", 1) }, false, false, "local error"},
-		{"data 554", func(s *smtptest.Server) { s.FailData(554, "content rejected", 1) }, false, true, "content rejected"},
+		}, "refused,deferred", false, "451"},
+		{"data 451", func(s *smtptest.Server) { s.FailData(451, "local error", 1) }, "deferred,deferred", true, "local error"},
+		{"data 554", func(s *smtptest.Server) { s.FailData(554, "content rejected", 1) }, "refused,refused", true, "content rejected"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.Start(t, smtptest.Options{})
 			s := newSMTP(t, srv, SMTPConfig{}, 1)
 			tt.setup(srv)
-			err := s.Send(t.Context(), testMail(1))
-			var se *carrierwatch.SendError
-			if !errors.As(err, &se) {
-				t.Fatalf("error = %v, want a *SendError", err)
+			d := send(t, s, testMail(1))
+			if got, want := verdicts(d), tt.wantVerdicts; got != want {
+				t.Errorf("verdicts = %s, want %s (%+v)", got, want, d)
 			}
-			if got, want := se.Permanent, tt.wantPermanent; got != want {
-				t.Errorf("permanent = %v, want %v (%v)", got, want, err)
+			if got, want := d.Whole, tt.wantWhole; got != want {
+				t.Errorf("whole = %v, want %v", got, want)
 			}
-			if got, want := carrierwatch.IsPermanent(err), tt.wantPermanent; got != want {
-				t.Errorf("IsPermanent = %v, want %v", got, want)
+			replies := d.Replies(carrierwatch.Refused) + d.Replies(carrierwatch.Deferred)
+			if !strings.Contains(replies, tt.wantReply) {
+				t.Errorf("replies = %q, want them to contain %q", replies, tt.wantReply)
 			}
-			if got, want := se.Refused, tt.wantRefused; got != want {
-				t.Errorf("refused = %v, want %v (%v)", got, want, err)
-			}
-			if !strings.Contains(se.Reply, tt.wantReply) {
-				t.Errorf("reply = %q, want it to contain %q", se.Reply, tt.wantReply)
-			}
-			if strings.Contains(err.Error(), "taro.") {
-				t.Errorf("error shows an address unmasked: %v", err)
+			if strings.Contains(replies, "taro.") {
+				t.Errorf("reply shows an address unmasked: %q", replies)
 			}
 			if got := srv.Count(); got != 0 {
 				t.Errorf("server accepted %d messages", got)
@@ -221,9 +226,7 @@ func TestSMTPReplies(t *testing.T) {
 			// The connection stays usable for the next message.
 			srv.RejectRcpt("taro.alt@example.net", 0, "")
 			srv.RejectRcpt("taro.yamada@example.ac.jp", 0, "")
-			if err := s.Send(t.Context(), testMail(2)); err != nil {
-				t.Fatalf("send after a refusal: %v", err)
-			}
+			delivered(t, s, testMail(2))
 			if got, want := srv.Connections(), 1; got != want {
 				t.Errorf("connections = %d, want %d (reused after the refusal)", got, want)
 			}
@@ -233,18 +236,16 @@ func TestSMTPReplies(t *testing.T) {
 
 func TestSMTPSomeRecipientsRefused(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
-	logger, logs := testLogger()
-	host, port := hostPort(t, srv.Addr)
-	s, err := NewSMTP(SMTPConfig{Host: host, Port: port, TLS: TLSNone}, testFrom, 1, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSMTP(t, srv, SMTPConfig{}, 1)
 	srv.RejectRcpt("taro.alt@example.net", 550, "<taro.alt@example.net> mailbox unavailable")
 
 	m := testMail(1)
-	if err := s.Send(t.Context(), m); err != nil {
-		t.Fatalf("send with one recipient of two refused: %v", err)
+	d := send(t, s, m)
+	if got, want := verdicts(d), "refused,accepted"; got != want {
+		t.Fatalf("verdicts = %s, want %s", got, want)
+	}
+	if r := d.Recipients[0]; r.Address != m.To[0] || !strings.Contains(r.Reply, "550") || !strings.Contains(r.Reply, "t***@example.net") || strings.Contains(r.Reply, "taro.alt") {
+		t.Errorf("refused recipient = %+v, want the address with the server's reply, masked", r)
 	}
 	msgs := srv.Messages()
 	if got, want := len(msgs), 1; got != want {
@@ -254,24 +255,15 @@ func TestSMTPSomeRecipientsRefused(t *testing.T) {
 		t.Errorf("envelope to = %q, want %q", got, want)
 	}
 	checkMessage(t, msgs[0].Data, m) // the To header still names both
-	out := logs.String()
-	if !strings.Contains(out, "t***@example.net") || !strings.Contains(out, "550") {
-		t.Errorf("log should name the refused recipient masked, with the reply:\n%s", out)
-	}
-	if strings.Contains(out, "taro.alt") {
-		t.Errorf("log shows an address unmasked:\n%s", out)
-	}
 }
 
 func TestSMTPServerGoneAndBack(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	s := newSMTP(t, srv, SMTPConfig{Timeout: 2 * time.Second}, 2)
-	if err := s.Send(t.Context(), testMail(1)); err != nil {
-		t.Fatal(err)
-	}
+	delivered(t, s, testMail(1))
 
 	srv.Stop()
-	err := s.Send(t.Context(), testMail(2))
+	_, err := s.Send(t.Context(), testMail(2))
 	var se *carrierwatch.SendError
 	if !errors.As(err, &se) || se.Permanent {
 		t.Fatalf("send to a stopped server: %v, want a temporary *SendError", err)
@@ -280,20 +272,14 @@ func TestSMTPServerGoneAndBack(t *testing.T) {
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(t.Context(), testMail(3)); err != nil {
-		t.Fatalf("send after the server came back: %v", err)
-	}
+	delivered(t, s, testMail(3))
 	// An idle connection that the server dropped is replaced without an error.
-	if err := s.Send(t.Context(), testMail(4)); err != nil {
-		t.Fatal(err)
-	}
+	delivered(t, s, testMail(4))
 	srv.Stop()
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(t.Context(), testMail(5)); err != nil {
-		t.Fatalf("send on a pooled connection the server had closed: %v", err)
-	}
+	delivered(t, s, testMail(5))
 	if got, want := srv.Count(), 4; got != want {
 		t.Errorf("server received %d messages, want %d", got, want)
 	}
@@ -306,9 +292,7 @@ func TestSMTPHeaderInjection(t *testing.T) {
 	m := testMail(1)
 	m.To = m.To[:1]
 	m.Subject = "Hello\r\nBcc: evil@example.com\r\nX-Evil: 1\n\nbody"
-	if err := s.Send(t.Context(), m); err != nil {
-		t.Fatal(err)
-	}
+	delivered(t, s, m)
 	msgs := srv.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("server has %d messages", len(msgs))
@@ -335,7 +319,7 @@ func TestSMTPHeaderInjection(t *testing.T) {
 	for i, mutate := range bad {
 		m := testMail(10 + i)
 		mutate(m)
-		err := s.Send(t.Context(), m)
+		_, err := s.Send(t.Context(), m)
 		if !carrierwatch.IsPermanent(err) || !errors.Is(err, ErrInvalidMail) {
 			t.Errorf("case %d: error = %v, want a permanent ErrInvalidMail", i, err)
 		}
@@ -350,7 +334,7 @@ func TestSMTPCancelledContext(t *testing.T) {
 	s := newSMTP(t, srv, SMTPConfig{}, 1)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := s.Send(ctx, testMail(1))
+	_, err := s.Send(ctx, testMail(1))
 	if err == nil || carrierwatch.IsPermanent(err) || !errors.Is(err, context.Canceled) {
 		t.Errorf("error = %v, want a temporary error wrapping context.Canceled", err)
 	}
@@ -359,13 +343,11 @@ func TestSMTPCancelledContext(t *testing.T) {
 func TestSMTPClose(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	s := newSMTP(t, srv, SMTPConfig{}, 1)
-	if err := s.Send(t.Context(), testMail(1)); err != nil {
-		t.Fatal(err)
-	}
+	delivered(t, s, testMail(1))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	err := s.Send(t.Context(), testMail(2))
+	_, err := s.Send(t.Context(), testMail(2))
 	if err == nil || carrierwatch.IsPermanent(err) {
 		t.Errorf("send after Close: %v, want a temporary error", err)
 	}
@@ -418,7 +400,7 @@ func BenchmarkSMTPSend(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := s.Send(context.Background(), m); err != nil {
+			if _, err := s.Send(context.Background(), m); err != nil {
 				b.Error(err)
 				return
 			}
@@ -431,12 +413,10 @@ func BenchmarkSMTPSend(b *testing.B) {
 }
 
 // scriptServer is a small in-process SMTP server for what the go-smtp
-// server of smtptest cannot show: it leaves PIPELINING out of its EHLO
-// reply when told to, and it notes every command that arrived before the
-// reply to the one before it.
+// server of smtptest cannot show: any reply to MAIL FROM and DATA, and
+// every command in arrival order.
 type scriptServer struct {
-	addr       string
-	pipelining bool
+	addr string
 
 	mu           sync.Mutex
 	mailReply    string            // reply to MAIL FROM; "" for 250
@@ -445,7 +425,6 @@ type scriptServer struct {
 	dataReply    string            // reply to the final dot; "" for 250
 	msgs         []scriptMessage
 	commands     []string // verbs in arrival order
-	early        []string // verbs sent without waiting for the previous reply
 	conns        int
 }
 
@@ -455,13 +434,13 @@ type scriptMessage struct {
 	data []byte
 }
 
-func startScriptServer(t testing.TB, pipelining bool) *scriptServer {
+func startScriptServer(t testing.TB) *scriptServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &scriptServer{addr: ln.Addr().String(), pipelining: pipelining, rcptReply: map[string]string{}}
+	s := &scriptServer{addr: ln.Addr().String(), rcptReply: map[string]string{}}
 	var wg sync.WaitGroup
 	t.Cleanup(func() {
 		_ = ln.Close()
@@ -505,17 +484,10 @@ func (s *scriptServer) serve(c net.Conn) {
 		verb = strings.ToUpper(verb)
 		s.mu.Lock()
 		s.commands = append(s.commands, verb)
-		if br.Buffered() > 0 {
-			s.early = append(s.early, verb)
-		}
 		s.mu.Unlock()
 		switch verb {
 		case "EHLO":
-			if s.pipelining {
-				say("250-script", "250-PIPELINING", "250 8BITMIME")
-			} else {
-				say("250-script", "250 8BITMIME")
-			}
+			say("250-script", "250 8BITMIME")
 		case "MAIL":
 			s.mu.Lock()
 			r := s.mailReply
@@ -586,15 +558,14 @@ func (s *scriptServer) serve(c net.Conn) {
 	}
 }
 
-func (s *scriptServer) state() (msgs []scriptMessage, commands, early []string, conns int) {
+func (s *scriptServer) state() (msgs []scriptMessage, commands []string, conns int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]scriptMessage(nil), s.msgs...), append([]string(nil), s.commands...),
-		append([]string(nil), s.early...), s.conns
+	return append([]scriptMessage(nil), s.msgs...), append([]string(nil), s.commands...), s.conns
 }
 
-// TestSMTPExchanges runs the same replies through a server with and
-// without PIPELINING: the outcome must not depend on it.
+// TestSMTPExchanges runs each reply a server may give through a whole
+// transaction: the verdict on each recipient, and the connection after.
 func TestSMTPExchanges(t *testing.T) {
 	const alt, main = "taro.alt@example.net", "taro.yamada@example.ac.jp"
 	tests := []struct {
@@ -603,219 +574,102 @@ func TestSMTPExchanges(t *testing.T) {
 		rcpt         map[string]string
 		dataCmdReply string
 		dataReply    string
-		wantErr      bool
-		permanent    bool
-		refused      bool // a relay refusal: the relay refused the whole message
-		wantReply    string
-		wantTo       string // accepted envelope recipients of the delivered message
-		wantLog      string // in the log of a message delivered to some recipients only
+		verdicts     string // alt, main
+		whole        bool   // a verdict on the whole message
+		wantReply    string // among the replies of refused and deferred recipients
+		wantTo       string // accepted envelope recipients of the delivered message; "" none
 	}{
-		{name: "delivered", wantTo: alt + "," + main},
+		{name: "delivered", verdicts: "accepted,accepted", wantTo: alt + "," + main},
 		{name: "first recipient refused", rcpt: map[string]string{alt: "550 5.1.1 <" + alt + ">: no such user"},
-			wantTo: main, wantLog: "550 5.1.1 <t***@example.net>"},
-		{name: "last recipient refused", rcpt: map[string]string{main: "553 5.1.3 bad address"}, wantTo: alt, wantLog: "553 5.1.3"},
+			verdicts: "refused,accepted", wantReply: "550 5.1.1 <t***@example.net>", wantTo: main},
+		{name: "last recipient refused", rcpt: map[string]string{main: "553 5.1.3 bad address"}, verdicts: "accepted,refused", wantReply: "553 5.1.3", wantTo: alt},
 		{name: "last recipient 451", rcpt: map[string]string{main: "451 4.7.1 greylisted"},
-			wantTo: alt, wantLog: "451 4.7.1 greylisted"},
+			verdicts: "accepted,deferred", wantReply: "451 4.7.1 greylisted", wantTo: alt},
 		{name: "first recipient 451", rcpt: map[string]string{alt: "451 4.7.1 greylisted"},
-			wantTo: main, wantLog: "451 4.7.1 greylisted"},
+			verdicts: "deferred,accepted", wantReply: "451 4.7.1 greylisted", wantTo: main},
 		{name: "every recipient 451", rcpt: map[string]string{alt: "451 4.7.1 greylisted", main: "451 4.7.1 greylisted"},
-			wantErr: true, wantReply: "451 4.7.1 greylisted"},
+			verdicts: "deferred,deferred", wantReply: "451 4.7.1 greylisted"},
 		{name: "one 550 and one 451", rcpt: map[string]string{alt: "550 5.1.1 no such user", main: "451 4.3.0 try later"},
-			wantErr: true, wantReply: "451 4.3.0"},
+			verdicts: "refused,deferred", wantReply: "451 4.3.0"},
 		{name: "every recipient 550", rcpt: map[string]string{alt: "550 5.1.1 <" + alt + ">: no such user", main: "550 5.1.1 no such user"},
-			wantErr: true, permanent: true, wantReply: "550 5.1.1 <t***@example.net>: no such user"},
+			verdicts: "refused,refused", wantReply: "550 5.1.1 <t***@example.net>: no such user"},
 		{name: "mail from 550 quota", mailReply: "550 5.4.5 Daily user sending quota exceeded",
-			wantErr: true, refused: true, wantReply: "550 5.4.5 Daily user sending quota exceeded"},
-		{name: "mail from 451", mailReply: "451 4.3.0 try later", wantErr: true, wantReply: "451 4.3.0 try later"},
-		{name: "data 554", dataCmdReply: "554 5.7.1 not now", wantErr: true, refused: true, wantReply: "554 5.7.1 not now"},
-		{name: "end of data 554", dataReply: "554 5.7.1 content rejected", wantErr: true, refused: true, wantReply: "554 5.7.1 content rejected"},
-		{name: "end of data 451", dataReply: "451 4.3.0 local error", wantErr: true, wantReply: "451 4.3.0 local error"},
-	}
-	for _, pipelining := range []bool{false, true} {
-		for _, tt := range tests {
-			t.Run(fmt.Sprintf("%s pipelining=%v", tt.name, pipelining), func(t *testing.T) {
-				srv := startScriptServer(t, pipelining)
-				host, port := hostPort(t, srv.addr)
-				logger, logs := testLogger()
-				s, err := NewSMTP(SMTPConfig{Host: host, Port: port, TLS: TLSNone, Timeout: 5 * time.Second}, testFrom, 1, logger)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close()
-				srv.mu.Lock()
-				srv.mailReply = tt.mailReply
-				maps.Copy(srv.rcptReply, tt.rcpt)
-				srv.dataCmdReply = tt.dataCmdReply
-				srv.dataReply = tt.dataReply
-				srv.mu.Unlock()
-
-				m := testMail(1)
-				err = s.Send(t.Context(), m)
-				if got, want := err != nil, tt.wantErr; got != want {
-					t.Fatalf("error = %v, want an error: %v", err, want)
-				}
-				msgs, commands, early, _ := srv.state()
-				if tt.wantErr {
-					var se *carrierwatch.SendError
-					if !errors.As(err, &se) {
-						t.Fatalf("error = %v, want a *SendError", err)
-					}
-					if got, want := se.Permanent, tt.permanent; got != want {
-						t.Errorf("permanent = %v, want %v (%v)", got, want, err)
-					}
-					if got, want := carrierwatch.IsPermanent(err), tt.permanent; got != want {
-						t.Errorf("IsPermanent = %v, want %v (%v)", got, want, err)
-					}
-					if got, want := se.Refused, tt.refused; got != want {
-						t.Errorf("refused = %v, want %v (%v)", got, want, err)
-					}
-					if !strings.Contains(se.Reply, tt.wantReply) {
-						t.Errorf("reply = %q, want it to contain %q", se.Reply, tt.wantReply)
-					}
-					if strings.Contains(err.Error()+se.Reply, "taro.") {
-						t.Errorf("error shows an address unmasked: %v", err)
-					}
-					if len(msgs) != 0 {
-						t.Errorf("server received %d messages", len(msgs))
-					}
-				} else {
-					if got, want := len(msgs), 1; got != want {
-						t.Fatalf("server received %d messages, want %d", got, want)
-					}
-					if got, want := msgs[0].from, "<mfa-noreply@example.ac.jp> BODY=8BITMIME"; !strings.HasPrefix(got, "FROM:") || got[len("FROM:"):] != want {
-						t.Errorf("MAIL argument = %q, want FROM:%s", got, want)
-					}
-					if got, want := strings.Join(msgs[0].to, ","), tt.wantTo; got != want {
-						t.Errorf("envelope to = %q, want %q", got, want)
-					}
-					checkMessage(t, msgs[0].data, m)
-				}
-				out := logs.String()
-				if strings.Contains(out, "taro.") {
-					t.Errorf("log shows an address unmasked:\n%s", out)
-				}
-				if tt.wantLog != "" && !strings.Contains(out, tt.wantLog) {
-					t.Errorf("log does not show the refusal %q:\n%s", tt.wantLog, out)
-				}
-				if pipelining {
-					if len(early) == 0 {
-						t.Errorf("commands %v came one by one, want RCPT and DATA pipelined", commands)
-					}
-				} else {
-					if len(early) != 0 {
-						t.Errorf("commands %v were sent before the reply to the one before, to a server without PIPELINING", early)
-					}
-					if tt.wantErr && tt.dataCmdReply == "" && tt.dataReply == "" && slices.Contains(commands, "DATA") {
-						t.Errorf("commands %v: DATA sent for a message that cannot go", commands)
-					}
-				}
-
-				// The next message goes through, on the same connection
-				// unless the client had to hang up.
-				srv.mu.Lock()
-				srv.mailReply = ""
-				clear(srv.rcptReply)
-				srv.dataCmdReply = ""
-				srv.dataReply = ""
-				srv.mu.Unlock()
-				if err := s.Send(t.Context(), testMail(2)); err != nil {
-					t.Fatalf("send after: %v", err)
-				}
-				msgs, _, _, conns := srv.state()
-				if got, want := len(msgs), 2; tt.wantErr {
-					want = 1
-					if got != want {
-						t.Errorf("server has %d messages, want %d", got, want)
-					}
-				} else if got != want {
-					t.Errorf("server has %d messages, want %d", got, want)
-				}
-				if got, want := conns, 1; got != want {
-					t.Errorf("connections = %d, want %d", got, want)
-				}
-			})
-		}
-	}
-}
-
-// TestSMTPPipelinesWithGoSMTP checks that the server of the other tests
-// offers PIPELINING and gets it, and the go-smtp side of recipients
-// refused among accepted ones: the others get the message.
-func TestSMTPPipelinesWithGoSMTP(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
-	s := newSMTP(t, srv, SMTPConfig{}, 1)
-	m := testMail(1)
-	m.To = []string{"a@example.org", "taro.alt@example.net", "b@example.org"}
-	srv.RejectRcpt("taro.alt@example.net", 550, "no such user")
-	if err := s.Send(t.Context(), m); err != nil {
-		t.Fatalf("send with the middle recipient refused: %v", err)
-	}
-	s.mu.Lock()
-	pipelining := len(s.idle) == 1 && s.idle[0].pipelining
-	s.mu.Unlock()
-	if !pipelining {
-		t.Fatal("the connection to smtptest's server does not pipeline")
-	}
-	msgs := srv.Messages()
-	if got, want := len(msgs), 1; got != want {
-		t.Fatalf("server has %d messages, want %d", got, want)
-	}
-	if got, want := strings.Join(msgs[0].To, ","), "a@example.org,b@example.org"; got != want {
-		t.Errorf("envelope to = %q, want %q", got, want)
-	}
-	checkMessage(t, msgs[0].Data, m)
-
-	srv.RejectRcpt("taro.alt@example.net", 451, "greylisted")
-	if err := s.Send(t.Context(), m); err != nil {
-		t.Fatalf("send with the middle recipient 451: %v", err)
-	}
-	msgs = srv.Messages()
-	if got, want := len(msgs), 2; got != want {
-		t.Fatalf("server has %d messages, want %d", got, want)
-	}
-	if got, want := strings.Join(msgs[1].To, ","), "a@example.org,b@example.org"; got != want {
-		t.Errorf("envelope to = %q, want %q", got, want)
-	}
-	srv.RejectRcpt("taro.alt@example.net", 0, "")
-	if err := s.Send(t.Context(), m); err != nil {
-		t.Fatalf("send after: %v", err)
-	}
-	if got, want := srv.Count(), 3; got != want {
-		t.Errorf("server accepted %d messages, want %d", got, want)
-	}
-	if got := srv.Connections(); got != 1 {
-		t.Errorf("connections = %d, want 1", got)
-	}
-}
-
-func TestWriteData(t *testing.T) {
-	tests := []struct{ name, in string }{
-		{"no dots", "a\r\nb\r\n"},
-		{"leading dot", ".a\r\nb\r\n"},
-		{"dot lines", "a\r\n.\r\n..b\r\n.\r\n"},
-		{"dot inside a line", "a.b\r\nc .\r\n"},
-		{"long", strings.Repeat("x", 5000) + "\r\n." + strings.Repeat("y", 5000) + "\r\n"},
+			verdicts: "refused,refused", whole: true, wantReply: "550 5.4.5 Daily user sending quota exceeded"},
+		{name: "mail from 451", mailReply: "451 4.3.0 try later", verdicts: "deferred,deferred", whole: true, wantReply: "451 4.3.0 try later"},
+		{name: "data 554", dataCmdReply: "554 5.7.1 not now", verdicts: "refused,refused", whole: true, wantReply: "554 5.7.1 not now"},
+		{name: "end of data 554", dataReply: "554 5.7.1 content rejected", verdicts: "refused,refused", whole: true, wantReply: "554 5.7.1 content rejected"},
+		{name: "end of data 451", dataReply: "451 4.3.0 local error", verdicts: "deferred,deferred", whole: true, wantReply: "451 4.3.0 local error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var want bytes.Buffer
-			dw := textproto.NewWriter(bufio.NewWriter(&want)).DotWriter()
-			if _, err := io.WriteString(dw, tt.in); err != nil {
+			srv := startScriptServer(t)
+			host, port := hostPort(t, srv.addr)
+			s, err := NewSMTP(SMTPConfig{Host: host, Port: port, TLS: TLSNone, Timeout: 5 * time.Second}, testFrom, 1, nil)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := dw.Close(); err != nil {
-				t.Fatal(err)
+			defer s.Close()
+			srv.mu.Lock()
+			srv.mailReply = tt.mailReply
+			maps.Copy(srv.rcptReply, tt.rcpt)
+			srv.dataCmdReply = tt.dataCmdReply
+			srv.dataReply = tt.dataReply
+			srv.mu.Unlock()
+
+			m := testMail(1)
+			d := send(t, s, m)
+			if got, want := verdicts(d), tt.verdicts; got != want {
+				t.Errorf("verdicts = %s, want %s (%+v)", got, want, d)
 			}
-			var got bytes.Buffer
-			data := append(make([]byte, 0, len(tt.in)+3), tt.in...)
-			if err := writeData(bufio.NewWriter(&got), data); err != nil {
-				t.Fatal(err)
+			if got, want := d.Whole, tt.whole; got != want {
+				t.Errorf("whole = %v, want %v", got, want)
 			}
-			if got, want := got.String(), want.String(); got != want {
-				t.Errorf("writeData = %q, want %q", got, want)
+			replies := d.Replies(carrierwatch.Refused) + " " + d.Replies(carrierwatch.Deferred)
+			if !strings.Contains(replies, tt.wantReply) {
+				t.Errorf("replies = %q, want them to contain %q", replies, tt.wantReply)
 			}
-			if got, want := string(data), tt.in; got != want {
-				t.Errorf("writeData changed its input to %q", got)
+			if strings.Contains(replies, "taro.") {
+				t.Errorf("reply shows an address unmasked: %q", replies)
+			}
+			msgs, commands, _ := srv.state()
+			if tt.wantTo == "" {
+				if len(msgs) != 0 {
+					t.Errorf("server received %d messages", len(msgs))
+				}
+				if tt.dataCmdReply == "" && tt.dataReply == "" && slices.Contains(commands, "DATA") {
+					t.Errorf("commands %v: DATA sent for a message that cannot go", commands)
+				}
+			} else {
+				if got, want := len(msgs), 1; got != want {
+					t.Fatalf("server received %d messages, want %d", got, want)
+				}
+				if got, want := msgs[0].from, "<mfa-noreply@example.ac.jp> BODY=8BITMIME"; !strings.HasPrefix(got, "FROM:") || got[len("FROM:"):] != want {
+					t.Errorf("MAIL argument = %q, want FROM:%s", got, want)
+				}
+				if got, want := strings.Join(msgs[0].to, ","), tt.wantTo; got != want {
+					t.Errorf("envelope to = %q, want %q", got, want)
+				}
+				checkMessage(t, msgs[0].data, m)
+			}
+
+			// The next message goes through, on the same connection.
+			srv.mu.Lock()
+			srv.mailReply = ""
+			clear(srv.rcptReply)
+			srv.dataCmdReply = ""
+			srv.dataReply = ""
+			srv.mu.Unlock()
+			delivered(t, s, testMail(2))
+			msgs, _, conns := srv.state()
+			want := 2
+			if tt.wantTo == "" {
+				want = 1
+			}
+			if got := len(msgs); got != want {
+				t.Errorf("server has %d messages, want %d", got, want)
+			}
+			if got, want := conns, 1; got != want {
+				t.Errorf("connections = %d, want %d", got, want)
 			}
 		})
 	}
@@ -862,7 +716,7 @@ func TestSMTPSendKeepsToContextDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = s.Send(ctx, testMail(1))
+	_, err = s.Send(ctx, testMail(1))
 	took := time.Since(start)
 	if err == nil || carrierwatch.IsPermanent(err) {
 		t.Errorf("error = %v, want a temporary error", err)
@@ -872,37 +726,41 @@ func TestSMTPSendKeepsToContextDeadline(t *testing.T) {
 	}
 }
 
-// TestSMTPHoldsMailForDeferredRecipient: with HoldForDeferred, a mail one
-// of whose recipients answers 4xx while another accepts is not sent to
-// anyone yet (a temporary error), so the deferred address — perhaps the
-// only one a locked-out user can read — gets it on a later attempt.
+// TestSMTPHoldsMailForDeferredRecipient: on its first attempts, a mail
+// one of whose recipients answers 4xx while another accepts is not sent to
+// anyone yet (every recipient deferred), so the deferred address, perhaps
+// the only one a locked-out user can read, gets it on a later attempt.
 func TestSMTPHoldsMailForDeferredRecipient(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	s := newSMTP(t, srv, SMTPConfig{}, 1)
 	srv.RejectRcpt("taro.alt@example.net", 451, "4.7.1 try again later")
 
 	m := testMail(1)
-	m.HoldForDeferred = true
-	err := s.Send(context.Background(), m)
-	if err == nil || carrierwatch.IsPermanent(err) {
-		t.Fatalf("held mail: err = %v, want a temporary error", err)
-	}
-	if n := srv.Count(); n != 0 {
-		t.Fatalf("held mail delivered %d times", n)
+	for attempt := 1; attempt < holdDeferredAttempts; attempt++ {
+		m.Attempt = attempt
+		d := send(t, s, m)
+		if got, want := verdicts(d), "deferred,deferred"; got != want {
+			t.Fatalf("attempt %d: verdicts %s, want %s", attempt, got, want)
+		}
+		if !strings.Contains(d.Recipients[1].Reply, "held") || !strings.Contains(d.Recipients[1].Reply, "4.7.1") {
+			t.Errorf("held recipient's reply %q should say why", d.Recipients[1].Reply)
+		}
+		if n := srv.Count(); n != 0 {
+			t.Fatalf("held mail delivered %d times", n)
+		}
 	}
 	// The connection is still good for the next mail.
 	srv.RejectRcpt("taro.alt@example.net", 0, "")
-	if err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("after the deferral ended: %v", err)
-	}
+	delivered(t, s, m)
 	if got := srv.Messages(); len(got) != 1 || len(got[0].To) != 2 {
 		t.Fatalf("delivered %+v, want one mail to both addresses", got)
 	}
-	// Without the hold (a later attempt) it goes to those who accept.
+	// From holdDeferredAttempts on it goes to those who accept.
 	srv.RejectRcpt("taro.alt@example.net", 451, "4.7.1 try again later")
 	m2 := testMail(2)
-	if err := s.Send(context.Background(), m2); err != nil {
-		t.Fatalf("unheld mail: %v", err)
+	m2.Attempt = holdDeferredAttempts
+	if got, want := verdicts(send(t, s, m2)), "deferred,accepted"; got != want {
+		t.Fatalf("unheld mail: verdicts %s, want %s", got, want)
 	}
 	if got := srv.Messages(); len(got) != 2 || len(got[1].To) != 1 || got[1].To[0] != "taro.yamada@example.ac.jp" {
 		t.Fatalf("unheld mail went to %+v, want the accepting address only", got[len(got)-1].To)

@@ -140,7 +140,7 @@ func TestStoreGauges(t *testing.T) {
 	if err := db.MarkSent(ctx, claimed[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkRetry(ctx, claimed[1].ID, time.Now().Add(time.Hour), "421 try later"); err != nil {
+	if err := db.MarkRetry(ctx, claimed[1].ID, time.Now().Add(time.Hour), "421 try later", 0); err != nil {
 		t.Fatal(err)
 	}
 	synced := time.Unix(1_750_000_000, 0)

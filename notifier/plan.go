@@ -46,16 +46,6 @@ type Carrier struct {
 	Covers Coverage
 }
 
-// MessageData is frozen into each message when it is planned: what the
-// templates need about the user. Phone numbers are masked already.
-type MessageData struct {
-	DisplayName    string   `json:"display_name"`
-	UPN            string   `json:"upn"`
-	CarrierName    string   `json:"carrier_name,omitempty"`
-	AffectedPhones []string `json:"affected_phones,omitempty"`
-	OtherPhones    []string `json:"other_phones,omitempty"`
-}
-
 // PlanResult counts what a planning pass found and did.
 type PlanResult struct {
 	CampaignID int64
@@ -156,7 +146,7 @@ func (p *Planner) PlanOutage(ctx context.Context, inc *carrierwatch.Incident, c 
 			p.Logger.Warn("affected user has no address to mail; add otherMails or mail in the directory", "user_id", u.ID, "segment", a.Segment)
 			continue
 		}
-		data, _ := json.Marshal(MessageData{
+		data, _ := json.Marshal(templates.Recipient{
 			DisplayName: u.DisplayName, UPN: u.UPN, CarrierName: c.Name,
 			AffectedPhones: maskAll(a.Covered), OtherPhones: maskAll(a.Other),
 		})
@@ -281,7 +271,7 @@ func (p *Planner) PlanPreparedness(ctx context.Context, dry bool) (*PlanResult, 
 				phones = append(phones, phone.Mask(ph.E164))
 			}
 		}
-		data, _ := json.Marshal(MessageData{DisplayName: u.DisplayName, UPN: u.UPN, AffectedPhones: phones})
+		data, _ := json.Marshal(templates.Recipient{DisplayName: u.DisplayName, UPN: u.UPN, AffectedPhones: phones})
 		res.Messages = append(res.Messages, carrierwatch.Message{
 			Kind: carrierwatch.KindPreparedness, Segment: carrierwatch.SegmentPhoneOnly, UserID: u.ID,
 			Lang: templates.Language(u.PreferredLanguage, p.Config.DefaultLanguage), To: to, Data: data,

@@ -2,12 +2,9 @@ package notifier
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,12 +13,14 @@ import (
 	"github.com/carrierwatch/carrierwatch"
 )
 
-// Transport delivers one rendered mail. Implementations return a
-// *carrierwatch.SendError to say whether a failure is permanent or a
-// refusal of the whole message by the relay; any other error is taken as
-// temporary. They must be safe for concurrent use.
+// Transport delivers one rendered mail and reports the verdict on each
+// recipient (accepted, deferred or refused, with the server's reply). An
+// error means no verdict was given (the server could not be reached, a
+// timeout); it is temporary unless carrierwatch.IsPermanent says otherwise
+// (a mail that cannot be built). Implementations must be safe for
+// concurrent use.
 type Transport interface {
-	Send(ctx context.Context, m *carrierwatch.Mail) error
+	Send(ctx context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error)
 }
 
 // RenderFunc turns an outbox message into a mail.
@@ -31,7 +30,9 @@ type RenderFunc func(ctx context.Context, m *carrierwatch.Message) (*carrierwatc
 type Outbox interface {
 	ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Message, error)
 	MarkSent(ctx context.Context, ids ...int64) error
-	MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error
+	// MarkRetry puts a message back to pending, due at next, with the
+	// error and the count of relay refusals of the whole message.
+	MarkRetry(ctx context.Context, id int64, next time.Time, errText string, refusals int) error
 	// Release hands back a claimed message that was never put on the
 	// wire, due at at, without counting the claim as an attempt.
 	Release(ctx context.Context, id int64, at time.Time) error
@@ -356,8 +357,8 @@ func (d *Dispatcher) commitSent(marks <-chan markReq) {
 func (d *Dispatcher) markSent(ids []int64) {
 	ctx := context.Background()
 	giveUp := time.Now().Add(markSentPatience)
-	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		wait := backoff(100*time.Millisecond, 2*time.Second, attempt)
 		err := d.out.MarkSent(ctx, ids...)
 		if err == nil {
 			if attempt > 1 {
@@ -371,7 +372,6 @@ func (d *Dispatcher) markSent(ids []int64) {
 		}
 		d.logger.Warn("could not record sent mails; retrying", "messages", len(ids), "attempt", attempt, "retry_in", wait, "err", err)
 		time.Sleep(wait)
-		wait = min(wait*2, 2*time.Second)
 	}
 }
 
@@ -404,18 +404,30 @@ func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message, marks
 	// shutdown grace) and recorded, so it is not sent twice.
 	bg := context.WithoutCancel(ctx)
 	mail, err := d.render(bg, m)
-	if err == nil {
-		mail.HoldForDeferred = m.Attempts < holdDeferredAttempts
-	}
 	if err != nil {
 		d.fail(bg, m, fmt.Sprintf("render: %v", err), true)
 		return
 	}
+	mail.Attempt = m.Attempts
 	sctx, cancel := context.WithTimeout(bg, d.cfg.SendTimeout)
 	start := time.Now()
-	err = d.transport.Send(sctx, mail)
+	del, err := d.transport.Send(sctx, mail)
 	cancel()
-	if err == nil {
+	switch {
+	case err != nil && carrierwatch.IsPermanent(err):
+		d.fail(bg, m, err.Error(), true)
+	case err != nil:
+		d.retry(bg, m, false, err.Error())
+	case del.Count(carrierwatch.Accepted) > 0:
+		if del.Count(carrierwatch.Accepted) < len(del.Recipients) {
+			// A recipient that refuses or defers does not get this
+			// message: holding it back for everyone else would delay
+			// them all (the transport holds it on first attempts when
+			// it can).
+			d.logger.Warn("recipients refused, message sent to the others", "message_id", m.ID,
+				"refused", maskedAddresses(del, carrierwatch.Refused), "deferred", maskedAddresses(del, carrierwatch.Deferred),
+				"reply", carrierwatch.MaskAddressesIn(del.Replies(carrierwatch.Refused)+del.Replies(carrierwatch.Deferred)))
+		}
 		done := make(chan struct{})
 		marks <- markReq{id: m.ID, done: done}
 		<-done
@@ -427,27 +439,48 @@ func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message, marks
 		if d.observer != nil {
 			d.observer.Delivered(m.Kind, time.Since(start))
 		}
-		return
+	case del.Count(carrierwatch.Deferred) > 0:
+		d.retry(bg, m, false, fmt.Sprintf("%d of %d recipients deferred, server said %q", del.Count(carrierwatch.Deferred), len(del.Recipients), verdictReplies(del)))
+	case del.Whole:
+		// Refused as a whole (a 5xx to MAIL FROM or DATA, a quota, a
+		// content filter): may hold for every message.
+		d.retry(bg, m, true, fmt.Sprintf("message refused by the relay, server said %q", del.Replies(carrierwatch.Refused)))
+	default:
+		d.fail(bg, m, fmt.Sprintf("every recipient refused, server said %q", del.Replies(carrierwatch.Refused)), true)
 	}
-	if carrierwatch.IsPermanent(err) {
-		d.fail(bg, m, err.Error(), true)
-		return
-	}
-	d.retry(bg, m, err)
 }
 
-// retry handles a failure that is not permanent: a temporary one, or a
-// refusal of the whole message by the relay (a 5xx to MAIL FROM or DATA,
-// which may hold for every message, such as a sending quota). Both count
-// towards the pause of all sending, so a failing or refusing relay is not
-// hammered. The message is retried with backoff, unless the relay has
-// refused it maxRefusals times or it has had GiveUpAttempts attempts and
-// is older than GiveUpAfter.
-func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err error) {
-	var se *carrierwatch.SendError
-	refused := errors.As(err, &se) && se.Refused
-	refusals := refusalsIn(m.LastError)
-	errText := carrierwatch.MaskAddressesIn(err.Error())
+// verdictReplies joins the replies of the refused and deferred recipients.
+func verdictReplies(del carrierwatch.Delivery) string {
+	r, f := del.Replies(carrierwatch.Refused), del.Replies(carrierwatch.Deferred)
+	if r != "" && f != "" {
+		return r + "; " + f
+	}
+	return r + f
+}
+
+// maskedAddresses lists the masked addresses of the recipients with
+// verdict v.
+func maskedAddresses(del carrierwatch.Delivery, v carrierwatch.Verdict) []string {
+	var out []string
+	for _, r := range del.Recipients {
+		if r.Verdict == v {
+			out = append(out, carrierwatch.MaskAddress(r.Address))
+		}
+	}
+	return out
+}
+
+// retry handles a failure that is not permanent: a temporary one, or (with
+// refused) a refusal of the whole message by the relay, which may hold for
+// every message, such as a sending quota. Both count towards the pause of
+// all sending, so a failing or refusing relay is not hammered. The message
+// is retried with backoff, unless the relay has refused it maxRefusals
+// times or it has had GiveUpAttempts attempts and is older than
+// GiveUpAfter.
+func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, refused bool, errText string) {
+	refusals := m.Refusals
+	errText = carrierwatch.MaskAddressesIn(errText)
 
 	d.mu.Lock()
 	relayWide := false
@@ -484,7 +517,7 @@ func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err err
 		// Loud: a relay that refuses every message (a quota, a sender it
 		// no longer accepts) needs an admin.
 		d.logger.Error("relay refuses messages", "message_id", m.ID, "refusals", refusals, "max_refusals", maxRefusals,
-			"relay_wide", relayWide, "reply", carrierwatch.MaskAddressesIn(se.Reply), "err", errText)
+			"relay_wide", relayWide, "err", errText)
 	}
 
 	age := d.now().Sub(m.CreatedAt)
@@ -503,48 +536,15 @@ func (d *Dispatcher) retry(ctx context.Context, m *carrierwatch.Message, err err
 		d.observer.Failed(m.Kind, false)
 	}
 	d.logger.Info("temporary send failure; will retry", "message_id", m.ID, "attempt", m.Attempts, "retry_in", delay.Round(time.Second), "err", errText)
-	if err := d.out.MarkRetry(ctx, m.ID, d.now().Add(delay), withRefusals(refusals, errText)); err != nil {
+	if err := d.out.MarkRetry(ctx, m.ID, d.now().Add(delay), errText, refusals); err != nil {
 		d.logger.Error("could not record a retry", "message_id", m.ID, "err", err)
 	}
 }
-
-// holdDeferredAttempts is how many attempts hold a mail back when one of
-// its recipients defers it (4xx) while others accept: after that it goes
-// to those who accept.
-const holdDeferredAttempts = 3
 
 // relayWideRefusals is how many refusals in a row, of at least two
 // messages, mean the relay refuses everything; those do not count towards
 // a message's maxRefusals, so a quota that lasts hours fails nothing.
 const relayWideRefusals = 3
-
-// refusalTag starts the recorded error of a message the relay has refused
-// as a whole: "[relay refused 2x] ...". The count lives in the outbox
-// record, kept through other temporary failures, so it survives restarts
-// and shows in the message history.
-const refusalTag = "[relay refused "
-
-// refusalsIn returns the refusal count recorded in a message's last error.
-func refusalsIn(lastError string) int {
-	rest, ok := strings.CutPrefix(lastError, refusalTag)
-	if !ok {
-		return 0
-	}
-	num, _, ok := strings.Cut(rest, "x] ")
-	n, err := strconv.Atoi(num)
-	if !ok || err != nil || n < 0 {
-		return 0
-	}
-	return n
-}
-
-// withRefusals prefixes errText with the refusal count, if any.
-func withRefusals(n int, errText string) string {
-	if n == 0 {
-		return errText
-	}
-	return fmt.Sprintf("%s%dx] %s", refusalTag, n, errText)
-}
 
 func (d *Dispatcher) fail(ctx context.Context, m *carrierwatch.Message, reason string, permanent bool) {
 	d.mu.Lock()
@@ -560,7 +560,9 @@ func (d *Dispatcher) fail(ctx context.Context, m *carrierwatch.Message, reason s
 	}
 }
 
-// backoff is exponential with full jitter, capped: base·2^(n-1) at most.
+// backoff is the one retry delay of the dispatcher (a message's next
+// attempt, the pause of all sending, recording sent mails): exponential,
+// capped, with jitter: between half and all of min(base·2^(n-1), max).
 func backoff(base, maxDelay time.Duration, n int) time.Duration {
 	if n < 1 {
 		n = 1

@@ -30,6 +30,44 @@ func openStore(tb testing.TB) *store.DB {
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// verdictErr scripts a server's verdict on every recipient of a mail; the
+// fake transports below return it from Send as a Delivery (see answer).
+type verdictErr struct {
+	verdict carrierwatch.Verdict
+	whole   bool // a verdict on the message as a whole (MAIL FROM, DATA)
+	reply   string
+}
+
+func (e *verdictErr) Error() string { return e.reply }
+
+func deferredAll(reply string) error {
+	return &verdictErr{verdict: carrierwatch.Deferred, reply: reply}
+}
+
+func refusedAll(reply string) error {
+	return &verdictErr{verdict: carrierwatch.Refused, reply: reply}
+}
+
+func refusedWhole(reply string) error {
+	return &verdictErr{verdict: carrierwatch.Refused, whole: true, reply: reply}
+}
+
+// answer turns a scripted outcome into Send's result: a verdictErr into
+// its Delivery, another error into itself, nil into every recipient
+// accepted.
+func answer(m *carrierwatch.Mail, err error) (carrierwatch.Delivery, error) {
+	var ve *verdictErr
+	switch {
+	case errors.As(err, &ve):
+		d := carrierwatch.Everyone(m.To, ve.verdict, ve.reply)
+		d.Whole = ve.whole
+		return d, nil
+	case err != nil:
+		return carrierwatch.Delivery{}, err
+	}
+	return carrierwatch.Everyone(m.To, carrierwatch.Accepted, "250 2.0.0 ok"), nil
+}
+
 // script is a transport whose answer per recipient is scripted: the
 // dispatcher's logic is under test here; the SMTP side has its own tests
 // against a real server (email, cmd/carrierwatch).
@@ -40,7 +78,11 @@ type script struct {
 	calls int
 }
 
-func (s *script) Send(_ context.Context, m *carrierwatch.Mail) error {
+func (s *script) Send(ctx context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
+	return answer(m, s.send(ctx, m))
+}
+
+func (s *script) send(_ context.Context, m *carrierwatch.Mail) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -88,8 +130,8 @@ func TestDispatcherRetriesTemporaryAndRecordsPermanent(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
 	c := planN(t, db, 10)
-	temp := &carrierwatch.SendError{Reply: "451 4.3.0 try later", Err: errors.New("451")}
-	perm := &carrierwatch.SendError{Permanent: true, Reply: "550 5.1.1 no such user", Err: errors.New("550")}
+	temp := deferredAll("451 4.3.0 try later")
+	perm := refusedAll("550 5.1.1 no such user")
 	tr := &script{fail: map[string][]error{
 		"u3@example.com": {temp, temp},
 		"u5@example.com": {perm},
@@ -137,10 +179,14 @@ type down struct {
 	err error // nil: connection refused
 }
 
-func (d *down) Send(ctx context.Context, m *carrierwatch.Mail) error {
+func (d *down) Send(ctx context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
+	return answer(m, d.send(ctx, m))
+}
+
+func (d *down) send(ctx context.Context, m *carrierwatch.Mail) error {
 	select {
 	case <-d.up:
-		return d.script.Send(ctx, m)
+		return d.script.send(ctx, m)
 	default:
 		d.mu.Lock()
 		d.calls++
@@ -201,7 +247,7 @@ type slow struct {
 	once    sync.Once
 }
 
-func (s *slow) Send(ctx context.Context, m *carrierwatch.Mail) error {
+func (s *slow) Send(ctx context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
 	s.once.Do(func() { close(s.started) })
 	<-s.release
 	return s.script.Send(ctx, m)
@@ -281,7 +327,7 @@ func TestDispatcherFailsMessageRefusedFiveTimes(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
 	c := planN(t, db, 6)
-	refusal := &carrierwatch.SendError{Refused: true, Reply: "554 5.7.1 content rejected", Err: errors.New("send mail 3: end of DATA refused with 554")}
+	refusal := refusedWhole("554 5.7.1 content rejected")
 	// A content filter refuses u3's mail every time; u4's only once.
 	tr := &script{fail: map[string][]error{
 		"u3@example.com": slices.Repeat([]error{refusal}, 10),
@@ -330,8 +376,7 @@ func TestDispatcherRidesOutRelayRefusingEverything(t *testing.T) {
 	db := openStore(t)
 	c := planN(t, db, 50)
 	// Exchange's answer to MAIL FROM once the sending quota is used up.
-	tr := &down{up: make(chan struct{}), err: &carrierwatch.SendError{Refused: true,
-		Reply: "550 5.4.5 Daily user sending quota exceeded", Err: errors.New("send mail: MAIL FROM refused with 550")}}
+	tr := &down{up: make(chan struct{}), err: refusedWhole("550 5.4.5 Daily user sending quota exceeded")}
 	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 2, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 80 * time.Millisecond}, discard, nil)
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
@@ -370,7 +415,7 @@ func TestDispatcherGivesUpOnlyAfterEnoughAttempts(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
 	c := planN(t, db, 3)
-	temp := &carrierwatch.SendError{Reply: "451 4.7.1 greylisted", Err: errors.New("451")}
+	temp := deferredAll("451 4.7.1 greylisted")
 	// Every message is older than GiveUpAfter from the start (a campaign
 	// approved long after planning): u0 is greylisted twice, then
 	// accepted; u1 is never accepted.
@@ -446,13 +491,13 @@ type probe struct {
 	once    sync.Once
 }
 
-func (p *probe) Send(ctx context.Context, _ *carrierwatch.Mail) error {
+func (p *probe) Send(ctx context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
 	p.once.Do(func() {
 		p.ctx, p.start = ctx, time.Now()
 		close(p.started)
 	})
 	<-p.release
-	return nil
+	return answer(m, nil)
 }
 
 func TestDispatcherStopLeavesSendItsTimeout(t *testing.T) {
@@ -502,7 +547,7 @@ func TestDrainCountsOnlyActiveCampaigns(t *testing.T) {
 	if _, err := db.PlanMessages(ctx, msgs); err != nil {
 		t.Fatal(err)
 	}
-	tr := &script{fail: map[string][]error{"u1@example.com": {&carrierwatch.SendError{Reply: "451 later", Err: errors.New("451")}}}}
+	tr := &script{fail: map[string][]error{"u1@example.com": {deferredAll("451 later")}}}
 	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 1, BaseBackoff: time.Hour, MaxBackoff: time.Hour}, discard, nil)
 	waiting, err := d.Drain(ctx, 0)
 	if err != nil {
@@ -525,8 +570,7 @@ func TestSmallCampaignOutlastsLongRefusal(t *testing.T) {
 	defer cancel()
 	db := openStore(t)
 	c := planN(t, db, 4)
-	tr := &down{up: make(chan struct{}), err: &carrierwatch.SendError{Refused: true,
-		Reply: "550 5.4.5 Daily user sending quota exceeded", Err: errors.New("send mail: MAIL FROM refused with 550")}}
+	tr := &down{up: make(chan struct{}), err: refusedWhole("550 5.4.5 Daily user sending quota exceeded")}
 	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 2, BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}, discard, nil)
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
@@ -558,33 +602,79 @@ func TestSmallCampaignOutlastsLongRefusal(t *testing.T) {
 	}
 }
 
-// holdRecorder defers every mail that asks to be held, and records the
-// flag of each attempt.
-type holdRecorder struct {
-	mu    sync.Mutex
-	holds []bool
+// attemptRecorder defers every mail twice and records the attempt number
+// the dispatcher gave each try.
+type attemptRecorder struct {
+	mu       sync.Mutex
+	attempts []int
 }
 
-func (h *holdRecorder) Send(_ context.Context, m *carrierwatch.Mail) error {
+func (h *attemptRecorder) Send(_ context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.holds = append(h.holds, m.HoldForDeferred)
-	if m.HoldForDeferred {
-		return &carrierwatch.SendError{Reply: "451 4.7.1 later", Err: errors.New("1 of 2 recipients deferred")}
+	h.attempts = append(h.attempts, m.Attempt)
+	if len(h.attempts) <= 2 {
+		return answer(m, deferredAll("451 4.7.1 later"))
 	}
-	return nil
+	return answer(m, nil)
 }
 
-func TestDispatcherHoldsForDeferredRecipientsOnFirstAttempts(t *testing.T) {
+// TestDispatcherCountsAttempts: each try carries its attempt number (the
+// SMTP transport holds a mail for a deferred recipient on the first ones).
+func TestDispatcherCountsAttempts(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
 	planN(t, db, 1)
-	tr := &holdRecorder{}
+	tr := &attemptRecorder{}
 	d := notifier.NewDispatcher(db, tr, render, notifier.DispatcherConfig{Workers: 1, BaseBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}, discard, nil)
 	if _, err := d.Drain(ctx, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := tr.holds, []bool{true, true, false}; !slices.Equal(got, want) {
-		t.Fatalf("HoldForDeferred by attempt = %v, want %v", got, want)
+	if got, want := tr.attempts, []int{1, 2, 3}; !slices.Equal(got, want) {
+		t.Fatalf("Mail.Attempt by try = %v, want %v", got, want)
+	}
+}
+
+// partial accepts a mail for its last recipient and refuses the others.
+type partial struct{}
+
+func (partial) Send(_ context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
+	d := carrierwatch.Delivery{}
+	for i, a := range m.To {
+		r := carrierwatch.RecipientResult{Address: a, Verdict: carrierwatch.Refused, Reply: "550 5.1.1 <" + carrierwatch.MaskAddress(a) + ">: no such user"}
+		if i == len(m.To)-1 {
+			r.Verdict, r.Reply = carrierwatch.Accepted, "250 ok"
+		}
+		d.Recipients = append(d.Recipients, r)
+	}
+	return d, nil
+}
+
+// TestDispatcherPartialDelivery: a mail accepted for one recipient and
+// refused for another is sent; the refused address is logged masked with
+// the server's reply.
+func TestDispatcherPartialDelivery(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	c := planN(t, db, 1)
+	two := func(_ context.Context, m *carrierwatch.Message) (*carrierwatch.Mail, error) {
+		mail, err := render(ctx, m)
+		mail.To = []string{"taro.alt@example.net", "taro@example.ac.jp"}
+		return mail, err
+	}
+	var logs syncBuffer
+	d := notifier.NewDispatcher(db, partial{}, two, notifier.DispatcherConfig{Workers: 1}, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if _, err := d.Drain(ctx, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Campaign(ctx, c.ID); got.Counts.Sent != 1 {
+		t.Fatalf("counts = %+v, want 1 sent", got.Counts)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "t***@example.net") || !strings.Contains(out, "550 5.1.1") {
+		t.Errorf("log should name the refused recipient masked, with the reply:\n%s", out)
+	}
+	if strings.Contains(out, "taro.alt") {
+		t.Errorf("log shows an address unmasked:\n%s", out)
 	}
 }

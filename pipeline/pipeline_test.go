@@ -56,11 +56,11 @@ type recorder struct {
 	mails []*carrierwatch.Mail
 }
 
-func (r *recorder) Send(_ context.Context, m *carrierwatch.Mail) error {
+func (r *recorder) Send(_ context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.mails = append(r.mails, m)
-	return nil
+	return carrierwatch.Everyone(m.To, carrierwatch.Accepted, "250 ok"), nil
 }
 
 func (r *recorder) count(kind carrierwatch.Kind) int {

@@ -2,22 +2,15 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/config"
-	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/publish"
 	"github.com/carrierwatch/carrierwatch/templates"
 )
-
-// RetirementDate is when Microsoft-provided SMS and voice stop being MFA
-// methods in Entra ID.
-const RetirementDate = "2027-02-01"
 
 // Incidents is what the Renderer needs of the store.
 type Incidents interface {
@@ -46,36 +39,30 @@ func NewRenderer(st Incidents, t *templates.Renderer, cfg *config.Config) *Rende
 
 // Render implements notifier.RenderFunc.
 func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrierwatch.Mail, error) {
-	var md notifier.MessageData
-	if err := json.Unmarshal(m.Data, &md); err != nil {
-		return nil, fmt.Errorf("message %d data: %w", m.ID, err)
+	d, err := templates.MessageData(m)
+	if err != nil {
+		return nil, err
 	}
 	cfg := r.cfg.Load()
-	d := templates.Data{
-		Kind: m.Kind, Segment: m.Segment, Lang: m.Lang,
-		DisplayName: md.DisplayName, UPN: md.UPN, CarrierName: md.CarrierName,
-		AffectedPhones: md.AffectedPhones, OtherPhones: md.OtherPhones,
-		Links: templates.Links{
-			SupportForm: cfg.Notify.Links.SupportForm,
-			MFASetup:    cfg.Notify.Links.MFASetup,
-			Notice:      cfg.Notify.Links.Notice,
-		},
-		RetirementDate: RetirementDate,
+	d.Links = templates.Links{
+		SupportForm: cfg.Notify.Links.SupportForm,
+		MFASetup:    cfg.Notify.Links.MFASetup,
+		Notice:      cfg.Notify.Links.Notice,
 	}
 	if m.IncidentID != 0 {
 		inc, err := r.incident(ctx, m.IncidentID, m.Kind == carrierwatch.KindResolved)
 		if err != nil {
 			return nil, err
 		}
-		d.IncidentID, d.IncidentTitle, d.IncidentURL = inc.ID, inc.Title, inc.URL
-		d.OpenedAt, d.ResolvedAt = inc.OpenedAt, inc.ResolvedAt
 		if d.Links.Notice == "" {
 			// The incident's page on the published notice, when there is one.
 			d.Links.Notice = publish.IncidentURL(cfg.Publish.BaseURL, inc.ID, m.Lang)
 		}
-		if c := cfg.Carrier(inc.CarrierID); c != nil && d.CarrierName == "" {
-			d.CarrierName = c.Name
+		var carrierName string
+		if c := cfg.Carrier(inc.CarrierID); c != nil {
+			carrierName = c.Name
 		}
+		d.SetIncident(inc, carrierName)
 	}
 	subject, text, html, err := r.tmpl.Load().Render(d)
 	if err != nil {

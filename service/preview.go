@@ -7,7 +7,6 @@ import (
 
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/config"
-	"github.com/carrierwatch/carrierwatch/pipeline"
 	"github.com/carrierwatch/carrierwatch/templates"
 )
 
@@ -56,11 +55,12 @@ func RenderPreview(t *templates.Renderer, cfg *config.Config, r PreviewRequest) 
 		now = time.Now()
 	}
 	d := templates.Data{
+		Recipient: templates.Recipient{
+			DisplayName: "青木 花子", UPN: "aoki@example.ac.jp", CarrierName: c.Name,
+			AffectedPhones: []string{"+81 90-****-5678"},
+		},
 		Kind: r.Kind, Segment: r.Segment, Lang: r.Lang,
-		DisplayName: "青木 花子", UPN: "aoki@example.ac.jp", CarrierName: c.Name,
-		AffectedPhones: []string{"+81 90-****-5678"},
-		Links:          templates.Links{SupportForm: cfg.Notify.Links.SupportForm, MFASetup: cfg.Notify.Links.MFASetup, Notice: cfg.Notify.Links.Notice},
-		RetirementDate: pipeline.RetirementDate,
+		Links: templates.Links{SupportForm: cfg.Notify.Links.SupportForm, MFASetup: cfg.Notify.Links.MFASetup, Notice: cfg.Notify.Links.Notice},
 	}
 	if r.Lang == "en" {
 		d.DisplayName, d.UPN = "Alex Smith", "smith@example.ac.jp"

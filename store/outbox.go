@@ -110,13 +110,13 @@ func (s *DB) PlanMessages(ctx context.Context, msgs []carrierwatch.Message) (int
 	return inserted, nil
 }
 
-const messageCols = `id, campaign_id, incident_id, kind, segment, user_id, lang, addresses, message_id, state, attempts, next_at, last_error, created_at, sent_at, data`
+const messageCols = `id, campaign_id, incident_id, kind, segment, user_id, lang, addresses, message_id, state, attempts, refusals, next_at, last_error, created_at, sent_at, data`
 
 func scanMessage(r scanner) (*carrierwatch.Message, error) {
 	var m carrierwatch.Message
 	var to string
 	var next, created, sent int64
-	if err := r.Scan(&m.ID, &m.CampaignID, &m.IncidentID, &m.Kind, &m.Segment, &m.UserID, &m.Lang, &to, &m.MessageID, &m.State, &m.Attempts, &next, &m.LastError, &created, &sent, &m.Data); err != nil {
+	if err := r.Scan(&m.ID, &m.CampaignID, &m.IncidentID, &m.Kind, &m.Segment, &m.UserID, &m.Lang, &to, &m.MessageID, &m.State, &m.Attempts, &m.Refusals, &next, &m.LastError, &created, &sent, &m.Data); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -182,10 +182,11 @@ func (s *DB) MarkSent(ctx context.Context, ids ...int64) error {
 	return nil
 }
 
-// MarkRetry puts a message back to pending, due at next, with the error.
-// A message cancelled meanwhile stays cancelled.
-func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'pending', next_at = ?, last_error = ? WHERE id = ? AND state = 'sending'`, ms(next), errText, id)
+// MarkRetry puts a message back to pending, due at next, with the error
+// and the count of the relay's refusals of the whole message. A message
+// cancelled meanwhile stays cancelled.
+func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, errText string, refusals int) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE messages SET state = 'pending', next_at = ?, last_error = ?, refusals = ? WHERE id = ? AND state = 'sending'`, ms(next), errText, refusals, id)
 	if err != nil {
 		return fmt.Errorf("mark message %d for retry: %w", id, err)
 	}

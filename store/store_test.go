@@ -235,7 +235,7 @@ func TestOutbox(t *testing.T) {
 		t.Fatalf("claimed %d after requeue, want 2", len(got))
 	}
 	db.MarkSent(ctx, got[0].ID)
-	db.MarkRetry(ctx, got[1].ID, time.Now().Add(time.Hour), "451 try later")
+	db.MarkRetry(ctx, got[1].ID, time.Now().Add(time.Hour), "451 try later", 0)
 	cc, _ := db.Campaign(ctx, c.ID)
 	if want := (carrierwatch.MessageCounts{Total: 2, Pending: 1, Sent: 1, Waiting: 1}); cc.Counts != want {
 		t.Fatalf("counts = %+v, want %+v", cc.Counts, want)
@@ -298,7 +298,7 @@ func TestRelease(t *testing.T) {
 	}
 	u1, u2 := got[0].ID, got[1].ID
 	// u1 failed once; its second claim is handed back unsent.
-	if err := db.MarkRetry(ctx, u1, time.Now().Add(-time.Second), "451 try later"); err != nil {
+	if err := db.MarkRetry(ctx, u1, time.Now().Add(-time.Second), "451 try later", 0); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ = db.ClaimMessages(ctx, 10); len(got) != 1 || got[0].Attempts != 2 {

@@ -1,18 +1,16 @@
 package templates
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	stdhtml "html"
-	htmltemplate "html/template"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
-	texttemplate "text/template"
-	"text/template/parse"
 	"time"
 
 	"github.com/carrierwatch/carrierwatch"
@@ -22,18 +20,20 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 
 func sample(lang string, c Combination) Data {
 	d := Data{
-		Kind:           c.Kind,
-		Segment:        c.Segment,
-		Lang:           lang,
-		DisplayName:    "山田 太郎",
-		UPN:            "taro.yamada@example.ac.jp",
-		CarrierName:    "au / UQ mobile / povo",
-		AffectedPhones: []string{"+81 90-****-5678"},
-		IncidentID:     42,
-		IncidentTitle:  "【お詫び】au携帯電話サービスがご利用しづらい状況について",
-		IncidentURL:    "https://example.com/notice/1?a=1&b=2",
-		OpenedAt:       time.Date(2022, 7, 1, 16, 35, 0, 0, time.UTC), // 2022-07-02 01:35 JST
-		ResolvedAt:     time.Date(2022, 7, 5, 6, 0, 0, 0, time.UTC),
+		Recipient: Recipient{
+			DisplayName:    "山田 太郎",
+			UPN:            "taro.yamada@example.ac.jp",
+			CarrierName:    "au / UQ mobile / povo",
+			AffectedPhones: []string{"+81 90-****-5678"},
+		},
+		Kind:          c.Kind,
+		Segment:       c.Segment,
+		Lang:          lang,
+		IncidentID:    42,
+		IncidentTitle: "【お詫び】au携帯電話サービスがご利用しづらい状況について",
+		IncidentURL:   "https://example.com/notice/1?a=1&b=2",
+		OpenedAt:      time.Date(2022, 7, 1, 16, 35, 0, 0, time.UTC), // 2022-07-02 01:35 JST
+		ResolvedAt:    time.Date(2022, 7, 5, 6, 0, 0, 0, time.UTC),
 		Links: Links{
 			SupportForm: "https://help.example.ac.jp/forms/mfa-reset",
 			MFASetup:    "https://help.example.ac.jp/mfa/setup",
@@ -260,7 +260,7 @@ func TestEmptyLinksAreLeftOut(t *testing.T) {
 
 func TestEmptyOptionalFields(t *testing.T) {
 	r := mustNew(t, "")
-	d := Data{Kind: carrierwatch.KindOutage, Segment: carrierwatch.SegmentPhoneOnly, Lang: "en", UPN: "x@example.org"}
+	d := Data{Kind: carrierwatch.KindOutage, Segment: carrierwatch.SegmentPhoneOnly, Lang: "en", Recipient: Recipient{UPN: "x@example.org"}}
 	subject, text, _, err := r.Render(d)
 	if err != nil {
 		t.Fatal(err)
@@ -457,376 +457,100 @@ func BenchmarkRender(b *testing.B) {
 	}
 }
 
-func mustNewUncached(t testing.TB, dir string) *Renderer {
-	t.Helper()
-	r, err := newRenderer(dir, false)
-	if err != nil {
-		t.Fatalf("newRenderer(%q): %v", dir, err)
-	}
-	return r
-}
-
-// personal values the generated mails draw from: clean ones, and ones that
-// clean must first change (those are rendered in full).
-var (
-	genNames = []string{
-		"", "山田 太郎", "山田　花子", "Taro Yamada", "O'Brien & <Sons> \"Ltd\" +1",
-		"José Müller", "😀 Emoji 👩‍💻", "a+b=c", "<script>alert(1)</script>",
-		strings.Repeat("長い名前", 90), "  padded  name ", "two\nlines", "tab\tbed", "nul\x00", "bad\xffutf8",
-		"&amp;", "a  b", "　lead", "x y",
-	}
-	genUPNs = []string{
-		"", "taro.yamada@example.ac.jp", "o'brien+tag@example.org", "\"quoted\"@example.org",
-		"<x>@example.org", "ユーザー@example.jp", " spaced@example.org ",
-	}
-	genPhones = []string{
-		"+81 90-****-5678", "+81 80-****-2222", "+81 70-****-0001", "<b>+81</b>", "+1 (555) ***-**12",
-		"", "  ", "+81\n90", "０９０-****-１２３４",
-	}
-	genTitles = []string{"", "au 通信障害", "Outage <b>&</b> \"quoted\" 'single' +plus"}
-	genURLs   = []string{"", "https://example.com/notice/1?a=1&b=2", "javascript:alert(1)"}
-)
-
-func genData(rng *rand.Rand) Data {
-	pick := func(s []string) string { return s[rng.IntN(len(s))] }
-	phones := func() []string {
-		out := make([]string, rng.IntN(4))
-		for i := range out {
-			out[i] = pick(genPhones)
-		}
-		return out
-	}
-	c := Combinations()[rng.IntN(len(Combinations()))]
-	d := sample(Languages[rng.IntN(len(Languages))], c)
-	if c.Kind == carrierwatch.KindPreparedness && rng.IntN(2) == 0 {
-		d.Segment = ""
-	}
-	d.DisplayName, d.UPN = pick(genNames), pick(genUPNs)
-	d.AffectedPhones, d.OtherPhones = phones(), phones()
-	d.IncidentTitle, d.IncidentURL = pick(genTitles), pick(genURLs)
-	d.IncidentID = int64(rng.IntN(3))
-	if rng.IntN(4) == 0 {
-		d.Links = Links{}
-	}
-	if rng.IntN(4) == 0 {
-		d.CarrierName = ""
-	}
-	return d
-}
-
-// personalOverrides puts personal fields where the cache must handle them:
-// a quoted attribute, RCDATA, a comment, range and join, a sub-template
-// called with a personal value.
-func personalOverrides(t *testing.T) string {
-	dir := t.TempDir()
-	write(t, dir, "en.outage.html", `<p title="{{.DisplayName}}" data-x='{{.UPN}}'>{{.UPN}}</p><title>{{.DisplayName}}</title><textarea>{{.UPN}}</textarea>
-<!-- {{.DisplayName}} -->
-<ul>{{range .AffectedPhones}}<li>{{.}}</li>{{else}}<li>none</li>{{end}}</ul>
-{{with .OtherPhones}}{{join . " | "}}{{end}}{{template "greeting" .}} {{template "who" .UPN}}
-{{define "who"}}<b>{{.}}</b>{{end}}`)
-	write(t, dir, "ja.resolved.txt", `{{with .DisplayName}}{{.}}さん{{else}}{{$.UPN}}{{end}}
-{{range .OtherPhones}}- {{.}}   
-{{end}}{{template "footer" .}}`)
-	return dir
-}
-
-func TestCacheMatchesFullRender(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		dir  string
-	}{
-		{"embedded", ""},
-		{"overrides", personalOverrides(t)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cached, full := mustNew(t, tc.dir), mustNewUncached(t, tc.dir)
-			var wg sync.WaitGroup
-			for w := range 4 {
-				wg.Go(func() {
-					rng := rand.New(rand.NewPCG(uint64(w), 7))
-					for range 500 {
-						d := genData(rng)
-						s1, t1, h1, err1 := cached.Render(d)
-						s2, t2, h2, err2 := full.Render(d)
-						if fmt.Sprint(err1) != fmt.Sprint(err2) {
-							t.Errorf("%+v: error %v, full render %v", d, err1, err2)
-							return
-						}
-						if s1 != s2 || t1 != t2 || h1 != h2 {
-							t.Errorf("%+v: cached mail differs from the full render\n--- cached text ---\n%s\n--- full text ---\n%s\n--- cached html ---\n%s\n--- full html ---\n%s", d, t1, t2, h1, h2)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			cached.cache.mu.RLock()
-			defer cached.cache.mu.RUnlock()
-			ok := 0
-			for _, s := range cached.cache.shapes {
-				if s.ok {
-					ok++
-				}
-			}
-			if ok == 0 || ok != len(cached.cache.shapes) {
-				t.Errorf("%d of %d shapes cacheable, want all and at least one", ok, len(cached.cache.shapes))
-			}
-		})
-	}
-}
-
-// hostile values for the fallback tests.
-func hostile() []Data {
-	var out []Data
-	for _, name := range []string{"Bob", "O'Brien & <Sons> +1", "javascript:alert(1)", "山田 太郎", ""} {
-		d := sample("en", Combination{carrierwatch.KindOutage, carrierwatch.SegmentApp})
-		d.DisplayName, d.UPN = name, name+"@example.org"
-		d.AffectedPhones = []string{"+81 90-****-5678", name}
-		out = append(out, d)
-	}
-	return out
-}
-
-func TestCacheFallsBack(t *testing.T) {
-	tests := []struct{ name, html string }{
-		{"url", `<a href="{{.DisplayName}}">x</a>`},
-		{"url path", `<a href="https://example.org/u/{{.UPN}}">{{.DisplayName}}</a>`},
-		{"url query", `<a href="https://example.org/?u={{.UPN}}">x</a>`},
-		{"joined phones in url", `<a href="tel:{{join .AffectedPhones ","}}">x</a>`},
-		{"script", `<script>var n = {{.DisplayName}};</script>`},
-		{"script string", `<script>var n = "{{.UPN}}";</script>`},
-		{"style", `<p style="color: {{.DisplayName}}">x</p>`},
-		{"unquoted attribute", `<p title={{.DisplayName}}>x</p>`},
-		{"attribute name", `<p {{.UPN}}="x">x</p>`},
-		{"comparison", `{{if eq .DisplayName "Bob"}}<b>VIP</b>{{end}}{{.UPN}}`},
-		{"length", `{{len .DisplayName}} {{len .AffectedPhones}}`},
-		{"index", `{{with .AffectedPhones}}{{index . 0}}{{end}}`},
-		{"printf", `{{printf "%.3s" .UPN}}`},
-		{"whole data", `{{printf "%v" .}}`},
-		{"variable", `{{$n := .DisplayName}}{{$n}}`},
-		{"range variable", `{{range $i, $p := .AffectedPhones}}{{$i}}{{$p}}{{end}}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			write(t, dir, "en.outage.html", tt.html)
-			cached, full := mustNew(t, dir), mustNewUncached(t, dir)
-			if cached.cache.cacheable["en.outage"] {
-				t.Error("en.outage is cacheable")
-			}
-			if !cached.cache.cacheable["ja.outage"] {
-				t.Error("ja.outage (embedded) is not cacheable")
-			}
-			for _, d := range hostile() {
-				_, t1, h1, err1 := cached.Render(d)
-				_, t2, h2, err2 := full.Render(d)
-				if fmt.Sprint(err1) != fmt.Sprint(err2) || t1 != t2 || h1 != h2 {
-					t.Errorf("%q: cached mail differs from the full render:\n%s\n%s", d.DisplayName, h1, h2)
-				}
-			}
-		})
-	}
-}
-
-func TestCacheProbeCatchesMarkerInField(t *testing.T) {
-	cached, full := mustNew(t, ""), mustNewUncached(t, "")
-	d := sample("en", Combination{carrierwatch.KindOutage, carrierwatch.SegmentApp})
-	d.IncidentTitle = "notice " + slotMarker(cached.cache.marker, slotUPN)
-	_, t1, h1, err := cached.Render(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, t2, h2, err := full.Render(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if t1 != t2 || h1 != h2 {
-		t.Errorf("cached mail differs from the full render:\n%s\n%s", t1, t2)
-	}
-	cached.cache.mu.RLock()
-	defer cached.cache.mu.RUnlock()
-	if got, want := len(cached.cache.shapes), 1; got != want {
-		t.Fatalf("%d shapes, want %d", got, want)
-	}
-	for _, s := range cached.cache.shapes {
-		if s.ok {
-			t.Error("a shape whose title holds a marker was cached")
-		}
-	}
-}
-
-func TestCacheIsBounded(t *testing.T) {
-	r := mustNew(t, "")
-	d := sample("en", Combination{carrierwatch.KindOutage, carrierwatch.SegmentApp})
-	for i := range maxShapes + 3 {
-		d.IncidentID = int64(i)
-		if _, _, _, err := r.Render(d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r.cache.mu.RLock()
-	defer r.cache.mu.RUnlock()
-	if got := len(r.cache.shapes); got > maxShapes || got == 0 {
-		t.Errorf("%d shapes cached, want 1 to %d", got, maxShapes)
-	}
-}
-
-func TestAnalyse(t *testing.T) {
-	tests := []struct {
-		name, tmpl string
-		want       bool
-	}{
-		{"print", `{{.DisplayName}} {{.UPN}}`, true},
-		{"root variable", `{{with .Links}}{{$.UPN}}{{end}}`, true},
-		{"condition", `{{if .DisplayName}}{{.DisplayName}}{{else}}{{.UPN}}{{end}}`, true},
-		{"with", `{{with .UPN}}<{{.}}>{{end}}`, true},
-		{"range", `{{range .OtherPhones}}{{.}}{{end}}`, true},
-		{"join", `{{with .AffectedPhones}}{{join . ", "}}{{end}}`, true},
-		{"sub-template", `{{template "t" .UPN}}{{define "t"}}{{.}}{{end}}`, true},
-		{"recursion", `{{template "t" .}}{{define "t"}}{{if .IncidentID}}{{.UPN}}{{else}}{{template "t" .}}{{end}}{{end}}`, true},
-		{"non-personal functions", `{{.Links.Notice | printf "%s"}} {{date .OpenedAt}} {{len .IncidentTitle}}`, true},
-		{"variable of other data", `{{$t := .IncidentTitle}}{{$t}}`, true},
-		{"function of personal value", `{{.UPN | printf "%s"}}`, false},
-		{"len", `{{len .UPN}}`, false},
-		{"eq", `{{if eq .DisplayName "Bob"}}x{{end}}`, false},
-		{"and", `{{if and .DisplayName .UPN}}x{{end}}`, false},
-		{"index", `{{index .AffectedPhones 0}}`, false},
-		{"slice in sub-template", `{{template "t" .UPN}}{{define "t"}}{{slice . 1}}{{end}}`, false},
-		{"printed list", `{{.AffectedPhones}}`, false},
-		{"printed data", `{{.}}`, false},
-		{"data to a function", `{{printf "%v" .}}`, false},
-		{"variable", `{{$x := .UPN}}{{$x}}`, false},
-		{"assignment", `{{$x := ""}}{{$x = .UPN}}{{$x}}`, false},
-		{"join separator", `{{join .AffectedPhones .UPN}}`, false},
-		{"joined in condition", `{{if join .AffectedPhones ","}}x{{end}}`, false},
-		{"field of personal value", `{{.UPN.Len}}`, false},
-		{"missing template", `{{template "nosuch" .}}`, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tmpl, err := texttemplate.New("root").Funcs(funcs("en")).Parse(tt.tmpl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lookup := func(name string) *parse.Tree {
-				if x := tmpl.Lookup(name); x != nil {
-					return x.Tree
-				}
-				return nil
-			}
-			if got, want := analyse(lookup, false, "root"), tt.want; got != want {
-				t.Errorf("analyse(%q) = %v, want %v", tt.tmpl, got, want)
-			}
-		})
-	}
-}
-
-func TestOneLineFastPath(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	alphabet := []string{"a", "Z", "0", " ", " ", "\u3000", "\u3000", "\t", "\n", "\r", "\x00", "\u00a0", "\u2028", "\u0085", "\u200b", "\x7f", "\u0080", "\u00a0\u3000", "\xff", "é", "山", "😀", "<", "…"}
-	for range 20000 {
-		var b strings.Builder
-		for range rng.IntN(12) {
-			b.WriteString(alphabet[rng.IntN(len(alphabet))])
-		}
-		s, max := b.String(), 1+rng.IntN(10)
-		if got, want := oneLine(s, max), oneLineSlow(s, max); got != want {
-			t.Fatalf("oneLine(%q, %d) = %q, want %q", s, max, got, want)
-		}
-		if isClean(s, max) && oneLineSlow(s, max) != s {
-			t.Fatalf("isClean(%q, %d) but oneLine changes it", s, max)
-		}
-	}
-}
-
-func TestHTMLEscapeMatchesHTMLTemplate(t *testing.T) {
-	var all strings.Builder
-	for r := rune(0); r < 0x300; r++ {
-		all.WriteRune(r)
-	}
-	all.WriteString(probeTail)
-	for _, s := range []string{"", "plain", all.String()} {
-		var b strings.Builder
-		tmpl := htmltemplateMust(`<p title="{{.}}">{{.}}</p>`)
-		if err := tmpl.Execute(&b, s); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := b.String(), `<p title="`+htmlEscape(s)+`">`+htmlEscape(s)+`</p>`; got != want {
-			t.Errorf("html/template gives %q, htmlEscape %q", got, want)
-		}
-	}
-}
-
-// sameShape returns n mails of one shape for different users.
-func sameShape(n int) []Data {
-	out := make([]Data, n)
-	for i := range out {
-		d := sample("ja", Combination{carrierwatch.KindOutage, carrierwatch.SegmentOtherPhone})
-		d.DisplayName = fmt.Sprintf("山田 太郎%d", i)
-		d.UPN = fmt.Sprintf("user%d@example.ac.jp", i)
-		d.AffectedPhones = []string{fmt.Sprintf("+81 90-****-%04d", i%10000)}
-		d.OtherPhones = []string{fmt.Sprintf("+81 80-****-%04d", (i*7)%10000)}
-		out[i] = d
-	}
-	return out
-}
-
-func BenchmarkRenderSameShape(b *testing.B) {
-	mails := sameShape(1000)
-	for _, bc := range []struct {
-		name   string
-		cached bool
-	}{{"cached", true}, {"uncached", false}} {
-		b.Run(bc.name, func(b *testing.B) {
-			r, err := newRenderer("", bc.cached)
-			if err != nil {
-				b.Fatal(err)
-			}
-			i := 0
-			for b.Loop() {
-				if _, _, _, err := r.Render(mails[i%len(mails)]); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
-	}
-}
-
-func htmltemplateMust(s string) *htmltemplate.Template {
-	return htmltemplate.Must(htmltemplate.New("t").Parse(s))
-}
-
 // TestPersonalSubjectIsNotShared: a subject override that prints or tests
-// a personal value must give each user their own subject, also through the
-// shape cache.
+// a personal value gives each user their own subject.
 func TestPersonalSubjectIsNotShared(t *testing.T) {
-	for name, subject := range map[string]string{
-		"printed":  `{{.DisplayName}} 様: {{.CarrierName}} 障害`,
-		"compared": `{{if eq .DisplayName "Bob"}}Bob!{{else}}others{{end}}`,
-		"phones":   `{{range .AffectedPhones}}{{.}} {{end}}`,
+	for name, tc := range map[string]struct {
+		subject string
+		want    func(who string) string
+	}{
+		"printed":  {`{{.DisplayName}} 様: {{.CarrierName}} 障害`, func(who string) string { return who + " 様: au / UQ mobile / povo 障害" }},
+		"compared": {`{{if eq .DisplayName "Bob"}}Bob!{{else}}others{{end}}`, func(who string) string { return map[bool]string{true: "Bob!", false: "others"}[who == "Bob"] }},
+		"phones":   {`{{range .AffectedPhones}}{{.}} {{end}}`, func(who string) string { return "+81 90-****-" + who[:1] + "234" }},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			write(t, dir, "ja.subject.txt", subject)
-			cached := mustNew(t, dir)
-			full, err := newRenderer(dir, false)
-			if err != nil {
-				t.Fatal(err)
-			}
+			write(t, dir, "ja.subject.txt", tc.subject)
+			r := mustNew(t, dir)
 			for _, who := range []string{"Alice", "Bob", "Carol"} {
 				d := sample("ja", Combination{carrierwatch.KindOutage, carrierwatch.SegmentPhoneOnly})
 				d.DisplayName = who
 				d.AffectedPhones = []string{"+81 90-****-" + who[:1] + "234"}
-				got, _, _, err := cached.Render(d)
+				got, _, _, err := r.Render(d)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, _, _, _ := full.Render(d)
-				if got != want {
+				if want := tc.want(who); got != want {
 					t.Fatalf("%s: subject %q, want %q", who, got, want)
 				}
 			}
 		})
+	}
+}
+
+// TestEveryRecipientFieldReachesItsUser: each field of Recipient, stored as
+// the outbox stores it (JSON in Message.Data) and rendered from it, shows
+// up in its own user's mail and not in another's. The templates print every
+// field, found by reflection, so a field added later is covered too.
+func TestEveryRecipientFieldReachesItsUser(t *testing.T) {
+	rt := reflect.TypeFor[Recipient]()
+	var tmpl strings.Builder
+	for f := range rt.Fields() {
+		switch f.Type.Kind() {
+		case reflect.String:
+			fmt.Fprintf(&tmpl, "%s=[{{.%s}}]\n", f.Name, f.Name)
+		case reflect.Slice:
+			fmt.Fprintf(&tmpl, "%s=[{{join .%s \",\"}}]\n", f.Name, f.Name)
+		default:
+			t.Fatalf("Recipient.%s is a %s; teach this test its kind", f.Name, f.Type)
+		}
+	}
+	dir := t.TempDir()
+	write(t, dir, "en.outage.txt", tmpl.String())
+	write(t, dir, "en.outage.html", "<pre>"+tmpl.String()+"</pre>")
+	r := mustNew(t, dir)
+
+	// Two users with a different value in every field.
+	users := []string{"alice", "bob"}
+	msgs := make([]*carrierwatch.Message, len(users))
+	for i, who := range users {
+		var rec Recipient
+		v := reflect.ValueOf(&rec).Elem()
+		for j := range v.NumField() {
+			val := fmt.Sprintf("%s-%s", who, rt.Field(j).Name)
+			switch v.Field(j).Kind() {
+			case reflect.String:
+				v.Field(j).SetString(val)
+			case reflect.Slice:
+				v.Field(j).Set(reflect.ValueOf([]string{val + "-1", val + "-2"}))
+			}
+		}
+		data, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs[i] = &carrierwatch.Message{ID: int64(i + 1), Kind: carrierwatch.KindOutage, Segment: carrierwatch.SegmentApp, Lang: "en", Data: data}
+	}
+	for i, m := range msgs {
+		d, err := MessageData(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, text, html, err := r.Render(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f := range rt.Fields() {
+			own := fmt.Sprintf("%s-%s", users[i], f.Name)
+			other := fmt.Sprintf("%s-%s", users[1-i], f.Name)
+			for part, body := range map[string]string{"text": text, "html": html} {
+				if !strings.Contains(body, own) {
+					t.Errorf("%s's %s part lacks its %s %q:\n%s", users[i], part, f.Name, own, body)
+				}
+				if strings.Contains(body, other) {
+					t.Errorf("%s's %s part has the other user's %s %q", users[i], part, f.Name, other)
+				}
+			}
+		}
 	}
 }

@@ -24,7 +24,7 @@ type feedServer struct {
 	file atomic.Value
 }
 
-func newFeedServer(t *testing.T, file string) *feedServer {
+func newFeedServer(t testing.TB, file string) *feedServer {
 	t.Helper()
 	fs := &feedServer{}
 	fs.file.Store(file)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/config"
+	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/pipeline"
 	"github.com/carrierwatch/carrierwatch/store"
 )
@@ -62,14 +63,16 @@ type recorder struct {
 	mails []*carrierwatch.Mail
 }
 
-func (r *recorder) Send(_ context.Context, m *carrierwatch.Mail) error {
+func (r *recorder) Send(_ context.Context, m *carrierwatch.Mail) (carrierwatch.Delivery, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.mails = append(r.mails, m)
-	return nil
+	return carrierwatch.Everyone(m.To, carrierwatch.Accepted, "recorded (dry run)"), nil
 }
 
 func (r *recorder) Close() error { return nil }
+
+var _ notifier.Transport = (*recorder)(nil)
 
 // dryRun runs the real cycle on a throw-away copy of the database with a
 // transport that records instead of sending, then prints the recording.

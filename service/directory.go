@@ -104,3 +104,8 @@ func (s *Service) exposure(users []carrierwatch.User) []CarrierExposure {
 	}
 	return out
 }
+
+// Users returns every cached user with phones and methods, by ID.
+func (s *Service) Users(ctx context.Context) ([]carrierwatch.User, error) {
+	return s.db.Users(ctx)
+}

@@ -150,10 +150,20 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if n := smtp.Count(); n != 0 {
 		t.Fatalf("dry run sent %d mails", n)
 	}
-	for _, want := range []string{"DRY RUN", "phone-only", "other-phone", "app"} {
+	for _, want := range []string{"DRY RUN", "phone-only", "other-phone", "app", "USER", "UPN"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry-run output lacks %q:\n%s", want, out)
 		}
+	}
+	// Who gets what: the user id and UPN on the line, the address masked.
+	var aoki string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "aoki@example.ac.jp") {
+			aoki = line
+		}
+	}
+	if f := strings.Fields(aoki); len(f) < 6 || f[3] != "0001" || f[4] != "aoki@example.ac.jp" || !strings.Contains(aoki, "h***@mail.example.com") || strings.Contains(aoki, "hanako.aoki@") {
+		t.Errorf("dry-run line of user 0001: %q, want its id, UPN and masked addresses\n%s", aoki, out)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "state", "carrierwatch.db")); err == nil {
 		t.Fatal("dry run created the database")

@@ -17,6 +17,7 @@ import (
 	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/pipeline"
+	"github.com/carrierwatch/carrierwatch/service"
 	"github.com/carrierwatch/carrierwatch/store"
 )
 
@@ -121,11 +122,37 @@ func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout
 	}
 	fmt.Fprintln(stdout, "DRY RUN: nothing was stored or sent.")
 	printOnce(stdout, res)
+	// Who each mail is for: the planned message's user, and their UPN.
+	msgs, err := a.svc.Messages(ctx, service.MessageFilter{})
+	if err != nil {
+		return err
+	}
+	userOf := make(map[string]string, len(msgs))
+	for _, m := range msgs {
+		userOf[m.MessageID] = m.UserID
+	}
+	users, err := a.svc.Users(ctx)
+	if err != nil {
+		return err
+	}
+	upn := make(map[string]string, len(users))
+	for _, u := range users {
+		upn[u.ID] = u.UPN
+	}
 	sort.SliceStable(rec.mails, func(i, j int) bool { return rec.mails[i].IncidentID < rec.mails[j].IncidentID })
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INCIDENT\tKIND\tSEGMENT\tTO\tSUBJECT")
+	fmt.Fprintln(tw, "INCIDENT\tKIND\tSEGMENT\tUSER\tUPN\tTO\tSUBJECT")
 	for _, m := range rec.mails {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.IncidentID, m.Kind, m.Segment, maskAddrs(m.To), m.Subject)
+		id := userOf[m.MessageID]
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.IncidentID, m.Kind, m.Segment, dash(id), dash(upn[id]), maskAddrs(m.To), m.Subject)
 	}
 	return tw.Flush()
+}
+
+// dash is s, or "-" when s is empty.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -34,6 +34,9 @@ import (
 
 const publishBase = "https://www.example.ac.jp/mfa-notice/"
 
+// A phone's viewport in CSS pixels (about an iPhone 14's).
+const phoneWidth, phoneHeight = 390, 844
+
 // publishConfig is writeConfig with the notice pages published into a
 // folder of the test, and returns the config path and that folder.
 func publishConfig(t *testing.T, feedURL, smtpAddr, notify string) (cfg, dir string) {
@@ -273,7 +276,10 @@ func TestPublishThroughOutage(t *testing.T) {
 	// wider than the screen.
 	srv := httptest.NewServer(publish.Handler(dir))
 	defer srv.Close()
-	ctx := browsertest.New(t, browsertest.PhoneWidth, browsertest.PhoneHeight, 60*time.Second)
+	ctx := browsertest.New(t, browsertest.Options{Width: phoneWidth, Height: phoneHeight, Timeout: time.Minute})
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
 	for _, page := range []struct {
 		path     string
 		headings []string
@@ -306,7 +312,7 @@ func TestPublishThroughOutage(t *testing.T) {
 		if lang == "" {
 			t.Errorf("%s has no lang", page.path)
 		}
-		if innerWidth != browsertest.PhoneWidth || scrollWidth > innerWidth {
+		if innerWidth != phoneWidth || scrollWidth > innerWidth {
 			t.Errorf("%s at phone width: page %d px wide in a %d px viewport", page.path, scrollWidth, innerWidth)
 		}
 	}

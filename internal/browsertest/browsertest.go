@@ -1,10 +1,10 @@
-// Package browsertest starts a real headless Chromium for tests that look
-// at pages the way a user's browser shows them (github.com/chromedp/chromedp
-// with Debian's chromium).
+// Package browsertest starts a real headless Chromium (Debian's
+// /usr/bin/chromium) for tests of the pages carrierwatch serves and hands
+// out chromedp contexts driving it. It is for tests only.
 //
-// A test that needs the browser fails, never skips, when no Chromium is
-// installed: CI installs it, and a browser check that silently does not run
-// proves nothing. $CHROMIUM_PATH names another binary.
+// A missing browser fails the test rather than skipping it: a page test
+// that silently did not run is not a passing one. CI installs the package
+// (.ci/run); elsewhere set CARRIERWATCH_CHROMIUM to another binary.
 package browsertest
 
 import (
@@ -17,69 +17,76 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Phone is a phone-sized viewport (CSS pixels), about an iPhone 14's.
-const (
-	PhoneWidth  = 390
-	PhoneHeight = 844
-)
+// DefaultPath is where Debian's chromium package installs the browser.
+const DefaultPath = "/usr/bin/chromium"
 
-// Path returns the Chromium binary the tests use: $CHROMIUM_PATH, else
-// /usr/bin/chromium, else chromium or chromium-browser on $PATH. It fails
-// the test when there is none.
+// EnvPath names the environment variable that overrides DefaultPath.
+const EnvPath = "CARRIERWATCH_CHROMIUM"
+
+// Path returns the browser binary to run, or fails t when there is none.
 func Path(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
-		return p
+	p := os.Getenv(EnvPath)
+	if p == "" {
+		p = DefaultPath
 	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
+	if _, err := exec.LookPath(p); err != nil {
+		t.Fatalf("headless Chromium is needed for this test and %s is missing (%v): apt-get install chromium, or set %s", p, err, EnvPath)
 	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("no Chromium found (install Debian's chromium, or set CHROMIUM_PATH): this test needs a real browser")
-	return ""
+	return p
 }
 
-// New starts a headless Chromium with a width×height window and returns a
-// chromedp context for it; the browser stops when the test ends. Every
-// action run in the context is bounded by timeout.
-func New(t testing.TB, width, height int, timeout time.Duration) context.Context {
+// Options tune New.
+type Options struct {
+	// Width and Height are the window size; 1280×900 when zero.
+	Width, Height int
+	// Timeout bounds everything done with the returned context; 2 minutes
+	// when zero.
+	Timeout time.Duration
+}
+
+// New starts a fresh headless Chromium (its own user-data dir under
+// t.TempDir, no network services of its own) and returns a chromedp
+// context for one tab. Everything is shut down when the test ends.
+func New(t testing.TB, opts Options) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(Path(t)),
+	path := Path(t)
+	if opts.Width == 0 {
+		opts.Width, opts.Height = 1280, 900
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	flags := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(opts.Width, opts.Height),
 		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("metrics-recording-only", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(width, height),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("lang", "en-US"),
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	tctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), flags...)
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	ctx, cancelTimeout := context.WithTimeout(ctx, opts.Timeout)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
 	})
-	// Start the browser now, so that a missing or broken binary fails here.
+	// Start the browser now, so a browser that cannot start fails here
+	// with its own error rather than in the first action.
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+		t.Fatalf("starting %s: %v", path, err)
 	}
-	// A phone's viewport, whatever the window manager gives.
-	if err := chromedp.Do(tctx, chromedp.EmulateViewport(int64(width), int64(height), chromedp.EmulateMobile)); err != nil {
-		t.Fatalf("set the viewport: %v", err)
-	}
-	return tctx
+	return ctx
 }

@@ -137,6 +137,11 @@ type Graph struct {
 	AuthorityHost                 string `yaml:"authority_host"`
 	GraphEndpoint                 string `yaml:"graph_endpoint"`
 	BatchConcurrency              int    `yaml:"batch_concurrency"`
+	// Methods says how registered methods are read: auto (the
+	// userRegistrationDetails report where the tenant has Entra ID P1/P2,
+	// else each user's authentication methods), registration_details or
+	// authentication_methods.
+	Methods string `yaml:"methods"`
 
 	ClientSecret              Secret `yaml:"-"`
 	ClientCertificate         []byte `yaml:"-"`
@@ -248,7 +253,7 @@ func Default() *Config {
 		Schedule: Schedule{Poll: "@every 1m", DirectorySync: "@every 6h", Prune: "17 3 * * *"},
 		Directory: Directory{
 			Provider:      "csv",
-			Graph:         Graph{Cloud: "global", BatchConcurrency: 4},
+			Graph:         Graph{Cloud: "global", BatchConcurrency: 4, Methods: "auto"},
 			CSV:           CSV{Path: "users.csv"},
 			DefaultRegion: "JP",
 		},

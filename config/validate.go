@@ -91,6 +91,11 @@ func (c *Config) Validate() error {
 				add(path, "%q must be an https:// URL", v)
 			}
 		}
+		switch g.Methods {
+		case "auto", "registration_details", "authentication_methods":
+		default:
+			add("directory.graph.methods", "%q: want auto, registration_details or authentication_methods", g.Methods)
+		}
 		if g.BatchConcurrency < 1 || g.BatchConcurrency > 16 {
 			add("directory.graph.batch_concurrency", "%d: want 1 to 16", g.BatchConcurrency)
 		}

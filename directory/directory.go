@@ -51,6 +51,12 @@ type Update struct {
 	// Problems are per-record issues the provider skipped or repaired
 	// (a malformed CSV row, an unknown phone type), for the log.
 	Problems []string
+
+	// Mode says how the provider read the methods, for `directory stats`
+	// ("registration_details" or "authentication_methods" for Graph; ""
+	// for a provider with one way), and ModeReason why (the licence check's
+	// result, or "configured").
+	Mode, ModeReason string
 }
 
 // Auth is the MFA registration of one user.
@@ -58,4 +64,8 @@ type Auth struct {
 	UserID  string
 	Phones  []carrierwatch.Phone // Raw and Type set; E164 filled by Normalize
 	Methods []string
+	// ResetEmail is the address the user registered for self-service
+	// password reset (Graph's emailAuthenticationMethod), "" when none. It
+	// is the first alternate address mail goes to.
+	ResetEmail string
 }

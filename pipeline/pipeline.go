@@ -540,6 +540,7 @@ func (e *Engine) SyncDirectory(ctx context.Context, o SyncOptions) (store.ApplyR
 		return fail(err)
 	}
 	rec.OK, rec.Full, rec.Users, rec.Problems, rec.FinishedAt = true, u.Full, res.Users, len(u.Problems), time.Now()
+	rec.Mode, rec.ModeReason = u.Mode, u.ModeReason
 	if err := e.Store.RecordSync(ctx, rec); err != nil {
 		return res, err
 	}

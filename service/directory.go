@@ -22,6 +22,7 @@ type DirectoryStats struct {
 	WithPhone           int // users with at least one phone
 	InvalidNumbers      int // phone numbers that could not be parsed
 	NoAddress           int // users with no address to mail
+	ResetEmails         int // users with a self-service reset e-mail (mailed first)
 	WayIn               int // users with an app, passkey or other non-phone method
 	PhoneOnly           int // the preparedness campaign's audience
 	Exposure            []CarrierExposure
@@ -46,6 +47,9 @@ func (s *Service) DirectoryStats(ctx context.Context) (*DirectoryStats, error) {
 	}
 	st := &DirectoryStats{Provider: cfg.Directory.Provider, Users: len(users)}
 	if st.LastOK, st.LastAttempt, err = s.db.LastSyncs(ctx); err != nil {
+		return nil, err
+	}
+	if st.ResetEmails, err = s.db.ResetEmailUsers(ctx); err != nil {
 		return nil, err
 	}
 	methods, logger := s.engine.Methods, s.logger

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/carrierwatch/carrierwatch"
@@ -156,6 +157,9 @@ func applyAuth(ctx context.Context, tx *sql.Tx, u *directory.Update) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM methods`); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reset_emails`); err != nil {
+			return err
+		}
 	}
 	delP, err := tx.PrepareContext(ctx, `DELETE FROM phones WHERE user_id = ?`)
 	if err != nil {
@@ -179,6 +183,17 @@ func applyAuth(ctx context.Context, tx *sql.Tx, u *directory.Update) error {
 		return err
 	}
 	defer insM.Close()
+	delR, err := tx.PrepareContext(ctx, `DELETE FROM reset_emails WHERE user_id = ?`)
+	if err != nil {
+		return err
+	}
+	defer delR.Close()
+	insR, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO reset_emails (user_id, address)
+		SELECT ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)`)
+	if err != nil {
+		return err
+	}
+	defer insR.Close()
 	for _, a := range u.Auth {
 		if !u.AuthFull {
 			if _, err := delP.ExecContext(ctx, a.UserID); err != nil {
@@ -186,6 +201,14 @@ func applyAuth(ctx context.Context, tx *sql.Tx, u *directory.Update) error {
 			}
 			if _, err := delM.ExecContext(ctx, a.UserID); err != nil {
 				return err
+			}
+			if _, err := delR.ExecContext(ctx, a.UserID); err != nil {
+				return err
+			}
+		}
+		if a.ResetEmail != "" {
+			if _, err := insR.ExecContext(ctx, a.UserID, a.ResetEmail, a.UserID); err != nil {
+				return fmt.Errorf("store reset e-mail: %w", err)
 			}
 		}
 		for i, p := range a.Phones {
@@ -233,6 +256,8 @@ func (s *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 var usersReadHook func()
 
 // Users returns every cached user with phones and methods, ordered by id.
+// A user's self-service reset e-mail comes first in AlternateEmails
+// (before otherMails; never twice, never the primary address).
 // It reads one snapshot without taking the write lock, so a long read does
 // not hold off writers in other processes.
 func (s *DB) Users(ctx context.Context) ([]carrierwatch.User, error) {
@@ -282,6 +307,24 @@ func (s *DB) Users(ctx context.Context) ([]carrierwatch.User, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		rows, err = tx.QueryContext(ctx, `SELECT user_id, address FROM reset_emails`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id, addr string
+			if err := rows.Scan(&id, &addr); err != nil {
+				rows.Close()
+				return err
+			}
+			if i, ok := index[id]; ok {
+				users[i].AlternateEmails = withResetEmail(users[i].Mail, addr, users[i].AlternateEmails)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		rows, err = tx.QueryContext(ctx, `SELECT user_id, name FROM methods ORDER BY user_id, name`)
 		if err != nil {
 			return err
@@ -311,12 +354,15 @@ type SyncRecord struct {
 	OK, Full              bool
 	Users, Problems       int
 	Error                 string
+	// Mode is how the provider read the methods (directory.Update.Mode)
+	// and ModeReason why; both "" for a failed sync or a CSV directory.
+	Mode, ModeReason string
 }
 
 // RecordSync stores the outcome of a sync attempt.
 func (s *DB) RecordSync(ctx context.Context, r SyncRecord) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO directory_syncs (started_at, finished_at, ok, full, users, problems, error) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ms(r.StartedAt), ms(r.FinishedAt), b2i(r.OK), b2i(r.Full), r.Users, r.Problems, r.Error)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO directory_syncs (started_at, finished_at, ok, full, users, problems, error, mode, mode_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ms(r.StartedAt), ms(r.FinishedAt), b2i(r.OK), b2i(r.Full), r.Users, r.Problems, r.Error, r.Mode, r.ModeReason)
 	if err != nil {
 		return fmt.Errorf("record sync: %w", err)
 	}
@@ -326,12 +372,12 @@ func (s *DB) RecordSync(ctx context.Context, r SyncRecord) error {
 // LastSyncs returns the last successful sync and the last attempt (either
 // may be zero).
 func (s *DB) LastSyncs(ctx context.Context) (lastOK, lastAttempt SyncRecord, err error) {
-	q := `SELECT started_at, finished_at, ok, full, users, problems, error FROM directory_syncs`
+	q := `SELECT started_at, finished_at, ok, full, users, problems, error, mode, mode_reason FROM directory_syncs`
 	scan := func(where string) (SyncRecord, error) {
 		var r SyncRecord
 		var st, fin int64
 		var ok, full int
-		err := s.db.QueryRowContext(ctx, q+where+` ORDER BY id DESC LIMIT 1`).Scan(&st, &fin, &ok, &full, &r.Users, &r.Problems, &r.Error)
+		err := s.db.QueryRowContext(ctx, q+where+` ORDER BY id DESC LIMIT 1`).Scan(&st, &fin, &ok, &full, &r.Users, &r.Problems, &r.Error, &r.Mode, &r.ModeReason)
 		if errors.Is(err, sql.ErrNoRows) {
 			return r, nil
 		}
@@ -345,6 +391,32 @@ func (s *DB) LastSyncs(ctx context.Context) (lastOK, lastAttempt SyncRecord, err
 		return lastOK, lastAttempt, fmt.Errorf("read syncs: %w", err)
 	}
 	return lastOK, lastAttempt, nil
+}
+
+// ResetEmailUsers counts the cached users with a self-service reset e-mail.
+func (s *DB) ResetEmailUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM reset_emails`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count reset e-mails: %w", err)
+	}
+	return n, nil
+}
+
+// withResetEmail puts the reset e-mail addr first among a user's alternate
+// addresses alt, unless it is the primary address mail; an equal
+// alternate (case-insensitively) is dropped from its later place.
+func withResetEmail(mail, addr string, alt []string) []string {
+	if addr == "" || strings.EqualFold(addr, mail) {
+		return alt
+	}
+	out := make([]string, 0, len(alt)+1)
+	out = append(out, addr)
+	for _, a := range alt {
+		if !strings.EqualFold(a, addr) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func b2i(b bool) int {

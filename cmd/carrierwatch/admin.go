@@ -187,6 +187,9 @@ func directoryStats(ctx context.Context, a *app, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "provider:            %s\n", st.Provider)
 	fmt.Fprintf(stdout, "last good sync:      %s (%d users)\n", fmtTime(st.LastOK.FinishedAt), st.LastOK.Users)
+	if st.LastOK.Mode != "" {
+		fmt.Fprintf(stdout, "methods read from:   %s (%s)\n", st.LastOK.Mode, st.LastOK.ModeReason)
+	}
 	if !st.LastAttempt.OK && !st.LastAttempt.FinishedAt.IsZero() {
 		fmt.Fprintf(stdout, "LAST SYNC FAILED:    %s: %s (the cache keeps the last good data)\n", fmtTime(st.LastAttempt.FinishedAt), st.LastAttempt.Error)
 	}
@@ -194,6 +197,7 @@ func directoryStats(ctx context.Context, a *app, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "with a phone:        %d\n", st.WithPhone)
 	fmt.Fprintf(stdout, "unparsable numbers:  %d\n", st.InvalidNumbers)
 	fmt.Fprintf(stdout, "no address to mail:  %d\n", st.NoAddress)
+	fmt.Fprintf(stdout, "reset e-mail (SSPR): %d (mailed first, before other alternates)\n", st.ResetEmails)
 	fmt.Fprintf(stdout, "app/passkey/other:   %d (a way in without a phone)\n", st.WayIn)
 	fmt.Fprintf(stdout, "phone-only:          %d (preparedness campaign audience)\n\n", st.PhoneOnly)
 	fmt.Fprintln(stdout, "Exposure: who would be affected by an outage of each carrier (match rules are hints: number portability)")

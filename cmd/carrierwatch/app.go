@@ -142,6 +142,7 @@ func newProvider(cfg *config.Config, logger *slog.Logger) (directory.Provider, e
 			CertificatePEM: g.ClientCertificate, CertificatePassword: string(g.ClientCertificatePassword),
 			Cloud: g.Cloud, AuthorityHost: g.AuthorityHost, GraphEndpoint: g.GraphEndpoint,
 			BatchConcurrency: g.BatchConcurrency,
+			Methods:          g.Methods,
 		}, logger)
 	case "csv":
 		return dircsv.New(cfg.Directory.CSV.Path, cfg.Directory.DefaultRegion, logger), nil

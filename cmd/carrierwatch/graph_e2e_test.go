@@ -39,8 +39,14 @@ type graphEnv struct {
 
 func newGraphEnv(t *testing.T, feedURL string) *graphEnv {
 	t.Helper()
-	e := &graphEnv{tenant: graphtest.LoadTenant(t)}
-	e.fake = graphtest.New(t, graphtest.LoadTenant(t))
+	return newGraphEnvFor(t, feedURL, graphtest.LoadTenant(t))
+}
+
+// newGraphEnvFor is newGraphEnv serving tenant.
+func newGraphEnvFor(t *testing.T, feedURL string, tenant graphtest.Tenant) *graphEnv {
+	t.Helper()
+	e := &graphEnv{tenant: tenant}
+	e.fake = graphtest.New(t, tenant)
 	dir := t.TempDir()
 	e.pem = filepath.Join(dir, "fake-graph.pem")
 	if err := os.WriteFile(e.pem, e.fake.CertificatePEM(), 0o600); err != nil {
@@ -131,7 +137,7 @@ func runProcess(t *testing.T, certFile string, args ...string) result {
 // from the Graph-shaped fixture with rules of their own.
 type fixtureUser struct {
 	upn, lang string
-	addresses []string // otherMails and mail, lowercased, sorted
+	addresses []string // reset e-mail, otherMails and mail, lowercased, sorted
 	phones    []string // E.164
 	wayIn     bool     // a method that works without a phone
 }
@@ -156,7 +162,11 @@ func fixtureUsers(t *testing.T, tenant graphtest.Tenant) map[string]*fixtureUser
 			u.lang, _, _ = strings.Cut(*g.PreferredLanguage, "-")
 		}
 		seen := map[string]bool{}
-		for _, a := range append(slices.Clone(g.OtherMails), deref(g.Mail)) {
+		var reset []string
+		for _, e := range tenant.EmailMethods[g.ID] {
+			reset = append(reset, e.EmailAddress)
+		}
+		for _, a := range append(append(reset, g.OtherMails...), deref(g.Mail)) {
 			if a = strings.ToLower(a); a != "" && !seen[a] {
 				seen[a] = true
 				u.addresses = append(u.addresses, a)

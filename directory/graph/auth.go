@@ -3,8 +3,10 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,59 +33,157 @@ const (
 )
 
 type authResult struct {
-	auth       []directory.Auth
-	problems   []string
-	phoneUsers int
+	auth        []directory.Auth
+	problems    []string
+	phoneUsers  int
+	resetEmails int
+	// mode and reason say how the methods were read and why.
+	mode, reason string
 }
 
-// syncAuth pages through the userRegistrationDetails report and, as pages
-// arrive, fetches the phone methods of every user with a phone in $batch
-// requests of 20, BatchConcurrency at a time.
+// add appends a (kept in id order by the callers) and counts it.
+func (r *authResult) add(a directory.Auth) {
+	r.auth = append(r.auth, a)
+	if len(a.Phones) > 0 {
+		r.phoneUsers++
+	}
+	if a.ResetEmail != "" {
+		r.resetEmails++
+	}
+}
+
+func (c *Client) workers() int {
+	if c.cfg.BatchConcurrency == 0 {
+		return DefaultBatchConcurrency
+	}
+	return c.cfg.BatchConcurrency
+}
+
+// syncAuth reads every user's methods, phones and reset e-mail the way
+// Config.Methods says. In auto mode the report is tried first; when Graph
+// refuses it for want of an Entra ID P1/P2 licence (403
+// Authentication_RequestFromNonPremiumTenantOrB2CTenant, on any page) the
+// whole read starts again per user, and the result records why.
 func (c *Client) syncAuth(ctx context.Context, prog *progressReporter) (authResult, error) {
+	mode := c.cfg.methods()
+	if mode == MethodsAuthenticationMethods {
+		res, err := c.syncAuthMethods(ctx, prog)
+		res.mode, res.reason = MethodsAuthenticationMethods, "configured (directory.graph.methods: authentication_methods)"
+		return res, err
+	}
+	res, err := c.syncReport(ctx, prog)
+	var ue *unlicensedError
+	switch {
+	case err == nil:
+		res.mode = MethodsRegistrationDetails
+		res.reason = "configured (directory.graph.methods: registration_details)"
+		if mode == MethodsAuto {
+			res.reason = "auto: licensed, the userRegistrationDetails report answered"
+		}
+		return res, nil
+	case !errors.As(err, &ue):
+		return res, err
+	case mode == MethodsRegistrationDetails:
+		return res, fmt.Errorf("%w: %w; set directory.graph.methods to auto or authentication_methods and %s", ErrUnlicensed, ue, grantMethodsAPI)
+	}
+	c.logger.Warn("graph: the userRegistrationDetails report needs Entra ID P1 or P2, which the tenant lacks; reading each user's authentication methods instead",
+		"status", 403, "code", unlicensedCode, "page", ue.page)
+	res, err = c.syncAuthMethods(ctx, prog)
+	res.mode = MethodsAuthenticationMethods
+	res.reason = "auto: the userRegistrationDetails report answered 403 " + unlicensedCode + " (no Entra ID P1/P2 licence)"
+	return res, err
+}
+
+// syncReport pages through the userRegistrationDetails report and, as
+// pages arrive, fetches the phone methods of every user with a phone and
+// the e-mail method of every user with "email" registered, in $batch
+// requests of 20, BatchConcurrency at a time.
+func (c *Client) syncReport(ctx context.Context, prog *progressReporter) (authResult, error) {
 	var (
 		mu       sync.Mutex
 		res      authResult
 		methods  = map[string][]string{}
 		phones   = map[string][]carrierwatch.Phone{}
+		emails   = map[string]string{}
 		queued   int
 		finished int
 	)
-	jobs := make(chan []string)
-	g, gctx := errgroup.WithContext(ctx)
-	workers := c.cfg.BatchConcurrency
-	if workers == 0 {
-		workers = DefaultBatchConcurrency
+	type job struct {
+		read userRead
+		ids  []string
 	}
-	for range workers {
+	jobs := make(chan job)
+	g, gctx := errgroup.WithContext(ctx)
+	for range c.workers() {
 		g.Go(func() error {
-			for ids := range jobs {
-				got, problems, err := c.fetchPhones(gctx, ids)
+			for j := range jobs {
+				bodies, problems, err := c.batchRead(gctx, j.ids, j.read)
 				if err != nil {
 					return err
 				}
+				gotPhones := map[string][]carrierwatch.Phone{}
+				gotEmails := map[string]string{}
+				for uid, body := range bodies {
+					if j.read.name == readEmails.name {
+						e, err := decodeEmail(body)
+						if err != nil {
+							problems = append(problems, fmt.Sprintf("user %s: emailMethods: %v", maskID(uid), err))
+							continue
+						}
+						gotEmails[uid] = e
+						continue
+					}
+					p, bad, err := decodePhones(body)
+					if err != nil {
+						problems = append(problems, fmt.Sprintf("user %s: phoneMethods: %v", maskID(uid), err))
+						continue
+					}
+					for _, b := range bad {
+						problems = append(problems, fmt.Sprintf("user %s: phoneMethods: %s", maskID(uid), b))
+					}
+					gotPhones[uid] = p
+				}
 				mu.Lock()
-				for id, p := range got {
+				for id, p := range gotPhones {
 					phones[id] = p
 				}
+				for id, e := range gotEmails {
+					emails[id] = e
+				}
 				res.problems = append(res.problems, problems...)
-				finished += len(ids)
-				done, total := finished, queued
+				done, total := 0, 0
+				if j.read.name == readPhones.name {
+					finished += len(j.ids)
+					done, total = finished, queued
+				}
 				mu.Unlock()
-				prog.report("phones", done, total)
+				if total > 0 {
+					prog.report("phones", done, total)
+				}
 			}
 			return nil
 		})
 	}
 	g.Go(func() error {
 		defer close(jobs)
-		var pending []string
-		send := func(ids []string) error {
+		var pendingPhones, pendingEmails []string
+		send := func(j job) error {
 			select {
-			case jobs <- ids:
+			case jobs <- j:
 				return nil
 			case <-gctx.Done():
 				return gctx.Err()
 			}
+		}
+		flush := func(pending *[]string, read userRead, all bool) error {
+			for len(*pending) >= batchSize || all && len(*pending) > 0 {
+				n := min(batchSize, len(*pending))
+				if err := send(job{read: read, ids: (*pending)[:n:n]}); err != nil {
+					return err
+				}
+				*pending = (*pending)[n:]
+			}
+			return nil
 		}
 		builder := reports.NewAuthenticationMethodsUserRegistrationDetailsRequestBuilder(
 			c.graphBase+"/reports/authenticationMethods/userRegistrationDetails", c.adapter)
@@ -99,9 +199,12 @@ func (c *Client) syncAuth(ctx context.Context, prog *progressReporter) (authResu
 			}
 			resp, err := b.Get(gctx, nil)
 			if err != nil {
+				if ue, ok := asUnlicensed(err, page); ok {
+					return ue
+				}
 				return fmt.Errorf("userRegistrationDetails page %d: %w", page, denied(err, grantMethods))
 			}
-			var withPhone []string
+			var withPhone, withEmail []string
 			mu.Lock()
 			for _, d := range resp.GetValue() {
 				id := deref(d.GetId())
@@ -117,27 +220,31 @@ func (c *Client) syncAuth(ctx context.Context, prog *progressReporter) (authResu
 				if hasPhoneMethod(m) {
 					withPhone = append(withPhone, id)
 				}
+				if slices.Contains(m, "email") {
+					withEmail = append(withEmail, id)
+				}
 			}
 			queued += len(withPhone)
 			rows = len(methods)
 			mu.Unlock()
 			prog.report("methods", rows, 0)
-			pending = append(pending, withPhone...)
-			for len(pending) >= batchSize {
-				if err := send(pending[:batchSize:batchSize]); err != nil {
-					return err
-				}
-				pending = pending[batchSize:]
+			pendingPhones = append(pendingPhones, withPhone...)
+			pendingEmails = append(pendingEmails, withEmail...)
+			if err := flush(&pendingPhones, readPhones, false); err != nil {
+				return err
+			}
+			if err := flush(&pendingEmails, readEmails, false); err != nil {
+				return err
 			}
 			next = deref(resp.GetOdataNextLink())
 			if next == "" {
 				break
 			}
 		}
-		if len(pending) > 0 {
-			return send(pending)
+		if err := flush(&pendingPhones, readPhones, true); err != nil {
+			return err
 		}
-		return nil
+		return flush(&pendingEmails, readEmails, true)
 	})
 	if err := g.Wait(); err != nil {
 		return authResult{}, err
@@ -149,28 +256,26 @@ func (c *Client) syncAuth(ctx context.Context, prog *progressReporter) (authResu
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		m, p := methods[id], phones[id]
-		if len(m) == 0 && len(p) == 0 {
+		m, p, e := methods[id], phones[id], emails[id]
+		if len(m) == 0 && len(p) == 0 && e == "" {
 			continue
 		}
-		res.auth = append(res.auth, directory.Auth{UserID: id, Methods: m, Phones: p})
-		if len(p) > 0 {
-			res.phoneUsers++
-		}
+		res.add(directory.Auth{UserID: id, Methods: m, Phones: p, ResetEmail: e})
 	}
 	sort.Strings(res.problems)
 	return res, nil
 }
 
-// fetchPhones reads the phone methods of up to 20 users in one $batch and
-// retries the items that need it: 429 after the item's own Retry-After (the
-// SDK retries only whole requests), 5xx a few times. A 401 or 403 item fails
-// the whole fetch (ErrPermission): it means the permission is missing for
-// every user, not that one user has no phone. A 404 item (a user deleted
-// meanwhile) and other client errors are problems, not failures: the user
-// is kept without phones.
-func (c *Client) fetchPhones(ctx context.Context, ids []string) (map[string][]carrierwatch.Phone, []string, error) {
-	got := make(map[string][]carrierwatch.Phone, len(ids))
+// batchRead reads one per-user resource (r) of up to 20 users in one
+// $batch and retries the items that need it: 429 after the item's own
+// Retry-After (the SDK retries only whole requests), 5xx a few times. A
+// 401 or 403 item fails the whole read (ErrPermission): it means the
+// permission is missing for every user, not that one user has nothing
+// registered. A 404 item (a user deleted meanwhile) and other client
+// errors are problems, not failures: the user is kept without the data.
+// It returns the 2xx bodies by user id.
+func (c *Client) batchRead(ctx context.Context, ids []string, r userRead) (map[string]core.RequestBody, []string, error) {
+	got := make(map[string]core.RequestBody, len(ids))
 	var problems []string
 	attempts429 := map[string]int{}
 	attempts5xx := map[string]int{}
@@ -182,9 +287,9 @@ func (c *Client) fetchPhones(ctx context.Context, ids []string) (map[string][]ca
 		batch := core.NewBatchRequest(c.adapter)
 		userOf := make(map[string]string, len(pending))
 		for _, id := range pending {
-			ri, err := c.users.ByUserId(id).Authentication().PhoneMethods().ToGetRequestInformation(ctx, nil)
+			ri, err := r.info(ctx, c, id)
 			if err != nil {
-				return nil, nil, fmt.Errorf("phoneMethods request for %s: %w", maskID(id), err)
+				return nil, nil, fmt.Errorf("%s request for %s: %w", r.name, maskID(id), err)
 			}
 			item, err := batch.AddBatchRequestStep(*ri)
 			if err != nil {
@@ -194,7 +299,7 @@ func (c *Client) fetchPhones(ctx context.Context, ids []string) (map[string][]ca
 		}
 		resp, err := batch.Send(ctx, c.adapter)
 		if err != nil {
-			return nil, nil, fmt.Errorf("$batch of %d phoneMethods requests: %w", len(pending), denied(err, grantPhones))
+			return nil, nil, fmt.Errorf("$batch of %d %s requests: %w", len(pending), r.name, denied(err, r.grant))
 		}
 		var retry []string
 		var wait time.Duration
@@ -211,51 +316,43 @@ func (c *Client) fetchPhones(ctx context.Context, ids []string) (map[string][]ca
 			}
 			switch {
 			case status >= 200 && status < 300:
-				p, bad, err := decodePhones(item.GetBody())
-				if err != nil {
-					problems = append(problems, fmt.Sprintf("user %s: phoneMethods: %v", maskID(uid), err))
-					continue
-				}
-				for _, b := range bad {
-					problems = append(problems, fmt.Sprintf("user %s: phoneMethods: %s", maskID(uid), b))
-				}
-				got[uid] = p
+				got[uid] = item.GetBody()
 			case deniedStatus(status):
 				// Consent revoked or never granted: every user would come
 				// back without phones, and AuthFull would wipe them all.
-				return nil, nil, fmt.Errorf("phoneMethods of %s: status %d%s: %w: %s",
-					maskID(uid), status, errorCode(item.GetBody()), ErrPermission, grantPhones)
+				return nil, nil, fmt.Errorf("%s of %s: status %d%s: %w: %s",
+					r.name, maskID(uid), status, errorCode(item.GetBody()), ErrPermission, r.grant)
 			case status == 429:
 				attempts429[uid]++
 				if attempts429[uid] >= max429Attempts {
-					return nil, nil, fmt.Errorf("phoneMethods of %s: still throttled after %d attempts", maskID(uid), attempts429[uid])
+					return nil, nil, fmt.Errorf("%s of %s: still throttled after %d attempts", r.name, maskID(uid), attempts429[uid])
 				}
 				retry = append(retry, uid)
 				wait = max(wait, retryAfter(item.GetHeaders(), defaultItemRetry))
 			case status >= 500 || status == 0:
 				attempts5xx[uid]++
 				if attempts5xx[uid] >= max5xxAttempts {
-					return nil, nil, fmt.Errorf("phoneMethods of %s: status %d after %d attempts%s", maskID(uid), status, attempts5xx[uid], errorCode(item.GetBody()))
+					return nil, nil, fmt.Errorf("%s of %s: status %d after %d attempts%s", r.name, maskID(uid), status, attempts5xx[uid], errorCode(item.GetBody()))
 				}
 				retry = append(retry, uid)
 				backoff := time.Duration(math.Pow(2, float64(attempts5xx[uid]-1))) * time.Second
 				wait = max(wait, retryAfter(item.GetHeaders(), backoff))
 			default: // 404 (a user deleted meanwhile) and other client errors
-				problems = append(problems, fmt.Sprintf("user %s: phoneMethods: status %d%s", maskID(uid), status, errorCode(item.GetBody())))
+				problems = append(problems, fmt.Sprintf("user %s: %s: status %d%s", maskID(uid), r.name, status, errorCode(item.GetBody())))
 			}
 		}
 		for _, id := range pending {
 			if !answered[id] {
 				attempts5xx[id]++
 				if attempts5xx[id] >= max5xxAttempts {
-					return nil, nil, fmt.Errorf("phoneMethods of %s: no answer in $batch after %d attempts", maskID(id), attempts5xx[id])
+					return nil, nil, fmt.Errorf("%s of %s: no answer in $batch after %d attempts", r.name, maskID(id), attempts5xx[id])
 				}
 				retry = append(retry, id)
 				wait = max(wait, time.Second)
 			}
 		}
 		if len(retry) > 0 {
-			c.logger.Debug("graph batch items retried", "items", len(retry), "wait", wait)
+			c.logger.Debug("graph batch items retried", "read", r.name, "items", len(retry), "wait", wait)
 			if err := c.sleep(ctx, wait); err != nil {
 				return nil, nil, err
 			}

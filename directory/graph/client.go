@@ -191,10 +191,12 @@ func newCredential(cfg Config, authority string, transport *http.Client) (azcore
 // Fetch syncs the directory. With cursor "" (or a cursor Graph no longer
 // accepts) it reads every user and returns Full=true; with the deltaLink of
 // the previous Fetch it returns only the users changed since (Full=false).
-// Methods and phones are read in full every time (AuthFull=true): a newly
-// registered method does not show in the users delta. Users and methods are
-// read concurrently; phones are fetched in $batch requests as soon as the
-// methods report names a user with a phone. Any failure, including a batch
+// Methods, phones and reset e-mails are read in full every time
+// (AuthFull=true): a newly registered method does not show in the users
+// delta. Users and methods are read concurrently; phones and e-mails are
+// fetched in $batch requests as soon as the methods report names a user
+// with them, or, without the report (Config.Methods), each user's methods
+// as the user list pages arrive. Update.Mode and ModeReason say which. Any failure, including a batch
 // item that still fails after its retries, returns an error and no Update;
 // a 401 or 403 anywhere (a missing permission or consent) fails it with
 // ErrPermission, never a Problem.
@@ -237,13 +239,17 @@ func (c *Client) Fetch(ctx context.Context, cursor string, progress func(directo
 		AuthFull: true,
 		Cursor:   ur.deltaLink,
 		Problems: append(ur.problems, ar.problems...),
+
+		Mode:       ar.mode,
+		ModeReason: ar.reason,
 	}
 	if !ur.full {
 		u.Removed = ur.removed
 	}
 	c.logger.Info("graph sync done",
 		"full", u.Full, "restarted", ur.restarted, "users", len(u.Users), "removed", len(ur.removed),
-		"auth", len(u.Auth), "phone_users", ar.phoneUsers, "problems", len(u.Problems),
+		"auth", len(u.Auth), "phone_users", ar.phoneUsers, "reset_emails", ar.resetEmails, "problems", len(u.Problems),
+		"methods_mode", ar.mode, "methods_mode_reason", ar.reason,
 		"elapsed", time.Since(start).Round(time.Millisecond))
 	return u, nil
 }
@@ -341,7 +347,7 @@ var ErrPermission = errors.New("graph permission missing")
 // What to grant when a read is refused, per API.
 const (
 	grantUsers   = "grant User.Read.All and admin consent"
-	grantMethods = "grant AuditLog.Read.All and admin consent; the report also needs Entra ID P1 or P2"
+	grantMethods = "grant AuditLog.Read.All and admin consent; the report also needs Entra ID P1 or P2 (without it use directory.graph.methods: auto or authentication_methods)"
 	grantPhones  = "grant UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"
 )
 

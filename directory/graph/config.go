@@ -57,6 +57,10 @@ type Config struct {
 	// DefaultBatchConcurrency.
 	BatchConcurrency int
 
+	// Methods says how registered methods are read: MethodsAuto ("" is
+	// the same), MethodsRegistrationDetails or MethodsAuthenticationMethods.
+	Methods string
+
 	// HTTPClient sends every request (token and Graph); its Transport is
 	// wrapped by the SDK's middleware. Nil means a client with the default
 	// transport and the system trust store (SSL_CERT_FILE works).
@@ -94,10 +98,22 @@ func (c Config) Validate() error {
 	if err := checkHTTPSURL(c.GraphEndpoint); err != nil {
 		errs = append(errs, fmt.Errorf(p+"graph_endpoint: %w", err))
 	}
+	switch c.Methods {
+	case "", MethodsAuto, MethodsRegistrationDetails, MethodsAuthenticationMethods:
+	default:
+		errs = append(errs, fmt.Errorf(p+"methods: %q is not one of auto, registration_details, authentication_methods", c.Methods))
+	}
 	if c.BatchConcurrency < 0 || c.BatchConcurrency > 20 {
 		errs = append(errs, fmt.Errorf(p+"batch_concurrency: %d is not between 0 and 20", c.BatchConcurrency))
 	}
 	return errors.Join(errs...)
+}
+
+func (c Config) methods() string {
+	if c.Methods == "" {
+		return MethodsAuto
+	}
+	return c.Methods
 }
 
 func (c Config) cloud() string {

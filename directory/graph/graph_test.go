@@ -119,11 +119,14 @@ func TestFetchFullThenIncremental(t *testing.T) {
 			{UserID: idGarcia, Methods: []string{"mobilePhone"}, Phones: []carrierwatch.Phone{ph(mob, "+1 4255550123", "+14255550123")}},
 			{UserID: idKato, Methods: []string{"officePhone"}, Phones: []carrierwatch.Phone{ph(off, "+81 358001234", "+81358001234")}},
 			{UserID: idNakamura, Methods: []string{"mobilePhone"}},
-			{UserID: idSato, Methods: []string{"mobilePhone", "email"}, Phones: []carrierwatch.Phone{ph(mob, "+81 90-8765-4321", "+819087654321")}},
+			{UserID: idSato, Methods: []string{"mobilePhone", "email"}, Phones: []carrierwatch.Phone{ph(mob, "+81 90-8765-4321", "+819087654321")},
+				ResetEmail: "sho.sato.reset@mail.example.jp"},
 		},
-		AuthFull: true,
-		Cursor:   f.URL + "/v1.0/users/delta?$deltatoken=1",
-		Problems: []string{"user " + idNakamura + ": phoneMethods: status 404 (Request_ResourceNotFound)"},
+		AuthFull:   true,
+		Cursor:     f.URL + "/v1.0/users/delta?$deltatoken=1",
+		Problems:   []string{"user " + idNakamura + ": phoneMethods: status 404 (Request_ResourceNotFound)"},
+		Mode:       MethodsRegistrationDetails,
+		ModeReason: "auto: licensed, the userRegistrationDetails report answered",
 	}
 	assertUpdate(t, got, want)
 
@@ -137,7 +140,8 @@ func TestFetchFullThenIncremental(t *testing.T) {
 	if got, want := f.Stats().ItemAttempts[idAoki], 2; got != want {
 		t.Errorf("attempts for a user throttled once = %d, want %d", got, want)
 	}
-	if got, want := f.Stats().ItemAttempts[idSato], 3; got != want {
+	// sato: phoneMethods and emailMethods, the first two items throttled.
+	if got, want := f.Stats().ItemAttempts[idSato], 4; got != want {
 		t.Errorf("attempts for a user throttled twice = %d, want %d", got, want)
 	}
 	if got, want := *waits, []time.Duration{time.Second, time.Second}; !reflect.DeepEqual(got, want) {
@@ -261,12 +265,13 @@ func TestFetchFailsWhenPermissionMissing(t *testing.T) {
 	}{
 		{"403 on one phoneMethods item", func(f *fakeGraph) { f.SetItemStatus(idOta, 403) }, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
 		{"401 on one phoneMethods item", func(f *fakeGraph) { f.SetItemStatus(idAoki, 401) }, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
-		{"403 on every phoneMethods item", func(f *fakeGraph) {
+		{"403 on every phoneMethods and emailMethods item", func(f *fakeGraph) {
 			for _, r := range loadTenant(t).UserRegistrationDetails {
 				f.SetItemStatus(r.ID, 403)
 			}
-		}, "UserAuthMethod-Phone.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
-		{"403 on the $batch request", func(f *fakeGraph) { f.DenyRequests("batch", 403) }, "UserAuthMethod-Phone.Read.All"},
+		}, ".Read.All or UserAuthenticationMethod.Read.All and admin consent"},
+		{"403 on the one emailMethods item", func(f *fakeGraph) { f.SetReadStatus(graphtest.KindEmailMethods, idSato, 403) }, "UserAuthMethod-Email.Read.All or UserAuthenticationMethod.Read.All and admin consent"},
+		{"403 on the $batch request", func(f *fakeGraph) { f.DenyRequests("batch", 403) }, "UserAuthenticationMethod.Read.All and admin consent"},
 		{"403 on the methods report", func(f *fakeGraph) { f.DenyRequests("report", 403) }, "AuditLog.Read.All and admin consent"},
 		{"401 on the methods report", func(f *fakeGraph) { f.DenyRequests("report", 401) }, "AuditLog.Read.All and admin consent"},
 		{"403 on the users delta", func(f *fakeGraph) { f.DenyRequests("delta", 403) }, "User.Read.All and admin consent"},
@@ -309,7 +314,8 @@ func TestFetchRetriesThrottledRequests(t *testing.T) {
 	if got, want := len(got.Auth), 11; got != want {
 		t.Errorf("auth entries = %d, want %d", got, want)
 	}
-	if got, want := f.Count("batch"), 2; got != want {
+	// One of phoneMethods, one of emailMethods, one refused and resent.
+	if got, want := f.Count("batch"), 3; got != want {
 		t.Errorf("batch requests = %d, want %d", got, want)
 	}
 }

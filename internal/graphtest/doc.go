@@ -4,8 +4,10 @@
 //
 // It answers OIDC discovery and the client-credentials token endpoint
 // (client secret or certificate assertion), users/delta with paging and
-// delta tokens, the userRegistrationDetails report, phoneMethods and
-// $batch, with Graph's JSON shapes and error bodies. Switches inject 500s,
+// delta tokens, the user list, the userRegistrationDetails report (or, for
+// a tenant without Entra ID P1/P2, Graph's 403 refusal of it), each user's
+// phoneMethods, emailMethods and authentication methods, and $batch, with
+// Graph's JSON shapes and error bodies. Switches inject 500s,
 // 401/403s, 429s with Retry-After, stale delta tokens, per-item statuses
 // and Microsoft's documented throttling limits; counters record what the
 // client asked. The tenant is Graph-shaped JSON: the fixture of LoadTenant

@@ -72,15 +72,19 @@ type Server struct {
 	deltaPageSize  int
 	reportPageSize int
 	limits         bool // enforce Microsoft's documented limits with 429s
+	unlicensed     bool // no Entra ID P1/P2: the report answers 403
+	usersPageMax   int  // largest page of GET /users, whatever $top asks; 0 = 999
 
 	entries  []*entry
 	index    map[string]*entry
 	reg      []Registration
 	phones   map[string][]Phone
+	emails   map[string][]Email
 	version  int
 	rnd      *rand.Rand
 	failAt   map[string]int    // kind → the request number answered 500
 	itemCode map[string]int    // user id → fixed batch item status
+	kindCode map[string]int    // kind + " " + user id → fixed status of that read only
 	throttle map[string]int    // user id → batch item 429s still to give
 	stale    int               // status for any $deltatoken: 400 or 410; 0 = accept
 	refuse   map[string]int    // kind → requests still to answer 429 (Retry-After: 1)
@@ -118,9 +122,11 @@ func New(tb testing.TB, tenant Tenant) *Server {
 		reportPageSize: DefaultReportPageSize,
 		index:          map[string]*entry{},
 		phones:         map[string][]Phone{},
+		emails:         map[string][]Email{},
 		rnd:            rand.New(rand.NewPCG(1, 2)),
 		failAt:         map[string]int{},
 		itemCode:       map[string]int{},
+		kindCode:       map[string]int{},
 		throttle:       map[string]int{},
 		refuse:         map[string]int{},
 		deny:           map[string]int{},
@@ -138,6 +144,9 @@ func New(tb testing.TB, tenant Tenant) *Server {
 	f.reg = slices.Clone(tenant.UserRegistrationDetails)
 	for id, p := range tenant.PhoneMethods {
 		f.phones[id] = p
+	}
+	for id, e := range tenant.EmailMethods {
+		f.emails[id] = e
 	}
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // client hang-ups at Close
@@ -287,6 +296,7 @@ func (f *Server) DeleteUser(id string) {
 		}
 	}
 	delete(f.phones, id)
+	delete(f.emails, id)
 }
 
 // AddUser adds a user with its report row and phones (none when empty).
@@ -378,8 +388,14 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		kind = "report"
 	case r.Method == http.MethodPost && rest == "/$batch":
 		kind = "batch"
-	case r.Method == http.MethodGet && strings.HasPrefix(rest, "/users/") && strings.HasSuffix(rest, phoneSuffix):
-		kind = "phoneMethods"
+	case r.Method == http.MethodGet && rest == "/users":
+		kind = KindUsers
+	case r.Method == http.MethodGet && strings.HasPrefix(rest, "/users/"):
+		var ok bool
+		if _, kind, ok = userAuthKind(rest); !ok {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Unsupported request: "+r.Method+" "+rest, "")
+			return
+		}
 	default:
 		graphError(w, http.StatusBadRequest, "BadRequest", "Unsupported request: "+r.Method+" "+rest, "")
 		return
@@ -390,6 +406,7 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	n := f.requests[kind]
 	fail := f.failAt[kind] == n
 	deny := f.deny[kind]
+	unlicensed := f.unlicensed && kind == KindReport
 	wait := f.admit(kind, 1)
 	if f.refuse[kind] > 0 {
 		f.refuse[kind]--
@@ -404,6 +421,10 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		graphError(w, deny, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "")
 		return
 	}
+	if unlicensed {
+		graphError(w, http.StatusForbidden, UnlicensedCode, UnlicensedMessage, "")
+		return
+	}
 	if fail {
 		graphError(w, http.StatusInternalServerError, "generalException", "General exception while processing.", "")
 		return
@@ -415,9 +436,12 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		f.report(w, r)
 	case "batch":
 		f.batch(w, r)
-	case "phoneMethods":
-		id, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(rest, "/users/"), phoneSuffix))
-		status, body := f.phoneItem(id)
+	case KindUsers:
+		f.listUsers(w, r)
+	case KindPhoneMethods, KindMethods, KindEmailMethods:
+		raw, _, _ := userAuthKind(rest)
+		id, _ := url.PathUnescape(raw)
+		status, body := f.authItem(kind, id)
 		writeJSON(w, status, body)
 	}
 }
@@ -441,7 +465,7 @@ func (f *Server) admit(kind string, cost int) time.Duration {
 			f.rejected++
 			return w
 		}
-	case "delta", "phoneMethods", "item":
+	case "delta", "phoneMethods", "item", KindUsers, KindMethods, KindEmailMethods:
 		// Identity and access, tenant over 500 users: a token bucket of
 		// 8,000 resource units per 10 s.
 		if !f.unitsAt.IsZero() {
@@ -755,11 +779,11 @@ func (f *Server) batch(w http.ResponseWriter, r *http.Request) {
 		hdr := map[string]string{"Cache-Control": "no-cache", "x-ms-resource-unit": "1", "OData-Version": "4.0",
 			"Content-Type": "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"}
 		path := it.URL
-		if !strings.HasPrefix(path, "/users/") || !strings.HasSuffix(path, phoneSuffix) || it.Method != "GET" {
+		raw, itemKind, ok := userAuthKind(path)
+		if !ok || it.Method != "GET" {
 			out = append(out, batchItem{ID: it.ID, Status: 400, Headers: hdr, Body: errorBody("BadRequest", "Invalid request URL "+path)})
 			continue
 		}
-		raw := strings.TrimSuffix(strings.TrimPrefix(path, "/users/"), phoneSuffix)
 		id, err := url.PathUnescape(raw)
 		if err != nil {
 			out = append(out, batchItem{ID: it.ID, Status: 400, Headers: hdr, Body: errorBody("BadRequest", "Invalid request URL "+path)})
@@ -784,7 +808,7 @@ func (f *Server) batch(w http.ResponseWriter, r *http.Request) {
 				Body:    errorBody("TooManyRequests", "Too many requests.")})
 			continue
 		}
-		status, b := f.phoneItem(id)
+		status, b := f.authItem(itemKind, id)
 		out = append(out, batchItem{ID: it.ID, Status: status, Headers: hdr, Body: b})
 	}
 	f.mu.Lock()

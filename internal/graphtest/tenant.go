@@ -46,11 +46,15 @@ type Phone struct {
 }
 
 // Tenant is the data a Server serves: its users (disabled ones included),
-// the methods report's rows and each user's phone methods by user id.
+// the methods report's rows, each user's phone methods and self-service
+// reset e-mail by user id. A user's other authentication methods (for
+// GET /users/{id}/authentication/methods) are derived from the names of
+// their report row.
 type Tenant struct {
 	Users                   []User             `json:"users"`
 	UserRegistrationDetails []Registration     `json:"userRegistrationDetails"`
 	PhoneMethods            map[string][]Phone `json:"phoneMethods"`
+	EmailMethods            map[string][]Email `json:"emailMethods"`
 }
 
 //go:embed testdata/tenant.json

@@ -416,6 +416,8 @@ type PollOutcome struct {
 	// Skipped is true when the source was not Due, or ctx ended before its
 	// turn (then Err is ctx's error).
 	Skipped bool
+	// Took is how long the fetch took (0 when Skipped).
+	Took time.Duration
 }
 
 // PollAll polls every due source (srcs[i] with states[i]; a missing state
@@ -441,8 +443,9 @@ func (f *Fetcher) PollAll(ctx context.Context, srcs []Source, states []State, wo
 					out[i] = PollOutcome{State: st, Err: err, Skipped: true}
 					continue
 				}
+				start := time.Now()
 				res, next, err := f.Poll(ctx, srcs[i], st)
-				out[i] = PollOutcome{Result: res, State: next, Err: err}
+				out[i] = PollOutcome{Result: res, State: next, Err: err, Took: time.Since(start)}
 			}
 		})
 	}

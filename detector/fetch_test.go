@@ -560,7 +560,7 @@ func TestPollAll(t *testing.T) {
 	if got, want := len(out), len(srcs); got != want {
 		t.Fatalf("%d outcomes, want %d", got, want)
 	}
-	if out[0].Err != nil || len(out[0].Result.Notices) != 3 || out[0].Skipped {
+	if out[0].Err != nil || len(out[0].Result.Notices) != 3 || out[0].Skipped || out[0].Took <= 0 {
 		t.Errorf("a: %+v", out[0])
 	}
 	if out[1].Err == nil || out[1].State.Failures != 1 {

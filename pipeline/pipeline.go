@@ -198,25 +198,24 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 	if workers <= 0 {
 		workers = 4
 	}
-	results := make([]done, len(jobs))
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
+	srcs := make([]detector.Source, len(jobs))
+	sts := make([]detector.State, len(jobs))
 	for i, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			start := time.Now()
-			r, st, err := e.Fetcher.Poll(ctx, j.src, j.st.State)
-			j.st.State = st
-			results[i] = done{job: j, result: r, err: err}
-			if e.Observer != nil {
-				e.Observer.Polled(j.src.ID, err, r.NotModified, time.Since(start))
-			}
-		}()
+		srcs[i], sts[i] = j.src, j.st.State
 	}
-	wg.Wait()
+	results := make([]done, 0, len(jobs))
+	for i, o := range e.Fetcher.PollAll(ctx, srcs, sts, workers) {
+		if o.Skipped && o.Err == nil {
+			res.Skipped++ // not due by the fetcher's clock after all
+			continue
+		}
+		j := jobs[i]
+		j.st.State = o.State
+		results = append(results, done{job: j, result: o.Result, err: o.Err})
+		if e.Observer != nil {
+			e.Observer.Polled(j.src.ID, o.Err, o.Result.NotModified, o.Took)
+		}
+	}
 
 	// present: the outage notices each carrier publishes now, by hash.
 	present := map[string][]string{}

@@ -53,10 +53,13 @@ type Config struct {
 	Path string `yaml:"-"`
 }
 
-// HTTP is the health and metrics listener.
+// HTTP is the listener of the health and metrics endpoints and the web
+// console.
 type HTTP struct {
 	// Listen is host:port; "" disables the listener.
 	Listen string `yaml:"listen"`
+	// Auth says who may use the web console; see HTTPAuth.
+	Auth HTTPAuth `yaml:"auth"`
 }
 
 // Log chooses the log format and level.

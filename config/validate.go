@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -30,11 +29,7 @@ func (c *Config) Validate() error {
 	if c.StateDir == "" {
 		add("state_dir", "must be set (the folder that holds carrierwatch.db)")
 	}
-	if c.HTTP.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-			add("http.listen", "%q is not host:port: %v", c.HTTP.Listen, err)
-		}
-	}
+	c.HTTP.validate(add)
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -322,6 +317,12 @@ func (c *Config) resolve(dir string) error {
 	abs(&c.Mail.File.Dir)
 	abs(&c.Notify.TemplatesDir)
 	c.Publish.resolve(dir)
+	if c.HTTP.Auth.UsersFile != "" {
+		c.HTTP.Auth.UsersFile = expandCredPath(c.HTTP.Auth.UsersFile, dir)
+		if _, err := os.Stat(c.HTTP.Auth.UsersFile); err != nil {
+			errs = append(errs, fmt.Errorf("http.auth.users_file: %w", err))
+		}
+	}
 	for i := range c.Carriers {
 		cr := &c.Carriers[i]
 		var lines []string

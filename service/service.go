@@ -162,8 +162,14 @@ func (s *Service) SyncDirectory(ctx context.Context, o pipeline.SyncOptions, act
 		return store.ApplyResult{}, errors.New("directory sync: no directory provider")
 	}
 	res, err := s.engine.SyncDirectory(ctx, o)
-	if err != nil || actor == "" {
+	if err != nil {
 		return res, err
+	}
+	if err := s.RecordExposure(ctx); err != nil && ctx.Err() == nil {
+		s.logger.Error("could not record the exposure after the sync", "err", err)
+	}
+	if actor == "" {
+		return res, nil
 	}
 	detail := fmt.Sprintf("%d users (%d added or changed, %d removed)", res.Users, res.Upserted, res.Removed)
 	if o.AllowShrink {

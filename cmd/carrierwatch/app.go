@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/carrierwatch/carrierwatch/config"
+	"github.com/carrierwatch/carrierwatch/console"
 	"github.com/carrierwatch/carrierwatch/detector"
 	"github.com/carrierwatch/carrierwatch/directory"
 	dircsv "github.com/carrierwatch/carrierwatch/directory/csv"
@@ -291,6 +292,11 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 	if cfg.Publish.Dir != "" {
 		if _, err := publish.LoadTemplates(cfg.Publish.TemplatesDir); err != nil {
 			problems = append(problems, fmt.Sprintf("publish.templates_dir: %v", err))
+		}
+	}
+	if f := cfg.HTTP.Auth.UsersFile; f != "" {
+		if _, err := console.LoadUsers(f); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	if len(problems) > 0 {

@@ -12,7 +12,7 @@ import (
 	sd "github.com/coreos/go-systemd/v22/daemon"
 )
 
-// listenHTTP serves /healthz, /readyz and /metrics on addr.
+// listenHTTP serves /healthz, /readyz, /metrics and the web console on addr.
 func (d *daemon) listenHTTP(addr string) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -25,6 +25,12 @@ func (d *daemon) listenHTTP(addr string) (*http.Server, error) {
 	})
 	mux.HandleFunc("GET /readyz", d.serveReady)
 	mux.Handle("GET /metrics", d.metrics.Handler())
+	con, err := d.newConsole()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	mux.Handle("/", con)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 60 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -106,10 +106,13 @@ type Match struct {
 
 // Source is one place a carrier publishes notices.
 type Source struct {
-	Type     string `yaml:"type"` // feed | page
+	Type     string `yaml:"type"` // feed | page | statuspage
 	URL      string `yaml:"url"`
 	Selector string `yaml:"selector"`
 	Items    string `yaml:"items"`
+	// Components (statuspage) are the page's component names to watch
+	// ("SMS", "Voice"); none watches the whole page.
+	Components []string `yaml:"components"`
 }
 
 // Rules are the carrier's notice rules; all empty means detector.DefaultRules.

@@ -232,8 +232,19 @@ func (c *Carrier) validate(path string, seen map[string]bool, prefixLines []stri
 				add(sp, "selector and items are for type: page only")
 			}
 		case "page":
+		case detector.TypeStatuspage:
+			// The detector's checks, except the URL's form, checked below.
+			err := detector.Source{ID: "-", Type: s.Type, URL: s.URL, Selector: s.Selector, Items: s.Items, Components: s.Components}.Validate()
+			for _, e := range unjoin(err) {
+				if e != nil && (!strings.HasPrefix(e.Error(), "url: ") || strings.Contains(e.Error(), "base URL")) {
+					add(sp, "%v", e)
+				}
+			}
 		default:
-			add(sp+".type", "%q: want feed or page", s.Type)
+			add(sp+".type", "%q: want feed, page or statuspage", s.Type)
+		}
+		if len(s.Components) > 0 && s.Type != detector.TypeStatuspage {
+			add(sp+".components", "only for type: statuspage")
 		}
 		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			add(sp+".url", "%q must be an http(s):// URL", s.URL)
@@ -289,7 +300,7 @@ func (c *Carrier) DetectorSources() []detector.Source {
 		if n := seen[id]; n > 1 {
 			id = fmt.Sprintf("%s#%d", id, n)
 		}
-		out[i] = detector.Source{ID: id, Type: s.Type, URL: s.URL, Selector: s.Selector, Items: s.Items}
+		out[i] = detector.Source{ID: id, Type: s.Type, URL: s.URL, Selector: s.Selector, Items: s.Items, Components: s.Components}
 	}
 	return out
 }

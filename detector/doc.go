@@ -6,7 +6,8 @@
 // charset (Shift_JIS pages and feeds are common), extracts notices with
 // NFKC-normalised text and a content hash, and classifies a notice's text with
 // substring or regexp rules into outage, not-resolved, resolved, ignored or
-// no-match.
+// no-match. A statuspage source (an Atlassian Statuspage's JSON API) is one
+// notice whose verdict the page's own statuses state, without text rules.
 //
 // It is not the incident logic: it keeps no history, does not decide whether a
 // notice is new (callers dedupe on the source and Notice.Hash and store State

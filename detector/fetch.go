@@ -76,6 +76,10 @@ type State struct {
 	LastPoll     time.Time `json:"last_poll,omitzero"`    // last attempt
 	LastSuccess  time.Time `json:"last_success,omitzero"` // last 2xx or 304
 	LastError    string    `json:"last_error,omitempty"`  // of the last failed poll; "" after a success
+	// Second holds the validators of a source's second document, for a
+	// source read from two (statuspage: components.json; ETag and
+	// LastModified are incidents.json's).
+	Second Validators `json:"second,omitzero"`
 }
 
 // Result is what one successful or failed poll saw.
@@ -276,6 +280,9 @@ func (f *Fetcher) poll(ctx context.Context, src Source, st State, now time.Time)
 	var res Result
 	if err := ctx.Err(); err != nil {
 		return res, st, err
+	}
+	if src.Type == TypeStatuspage {
+		return f.pollStatuspage(ctx, src, st)
 	}
 	rctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()

@@ -36,6 +36,9 @@ type Source struct {
 	// set, each matching element is one notice (its text and its first
 	// <a href>), as on an index of notices.
 	Items string
+	// Components (statuspage only) are the names of the page's components
+	// to watch ("SMS", "Voice"); none watches the whole page.
+	Components []string
 }
 
 // Validate reports every problem with s at once.
@@ -49,6 +52,8 @@ func (s Source) Validate() error {
 		if s.Selector != "" || s.Items != "" {
 			errs = append(errs, errors.New("selector, items: only for type page"))
 		}
+	case TypeStatuspage:
+		errs = append(errs, validateStatuspage(s)...)
 	case TypePage:
 		for name, sel := range map[string]string{"selector": s.Selector, "items": s.Items} {
 			if sel == "" {
@@ -59,7 +64,7 @@ func (s Source) Validate() error {
 			}
 		}
 	default:
-		errs = append(errs, fmt.Errorf("type: %q is neither %q nor %q", s.Type, TypeFeed, TypePage))
+		errs = append(errs, fmt.Errorf("type: %q is not %q, %q or %q", s.Type, TypeFeed, TypePage, TypeStatuspage))
 	}
 	u, err := url.Parse(s.URL)
 	switch {
@@ -96,6 +101,12 @@ type Notice struct {
 	// Published is when the feed says the item was published (else
 	// updated); zero if unknown, and always for pages.
 	Published time.Time
+	// Verdict, when set, is what the source itself states (a statuspage
+	// source's incident and component statuses): Rules.ClassifyNotice
+	// returns it, with Rule, instead of reading the text. Such a notice
+	// covers the whole network of its carrier (national scope).
+	Verdict Verdict
+	Rule    string
 }
 
 // ClassifyText returns the text rules are applied to: Title, a space, Text.

@@ -48,6 +48,8 @@ func Parse(src Source, body []byte, contentType string) ([]Notice, error) {
 		ns, err = parseFeed(src, toUTF8(body, contentType, true), contentType)
 	case TypePage:
 		ns, err = parsePage(src, toUTF8(body, contentType, false))
+	case TypeStatuspage:
+		err = fmt.Errorf("%w: a statuspage source is read from two documents; use Fetcher.Poll", ErrSource)
 	default:
 		err = fmt.Errorf("%w: type %q is neither %q nor %q", ErrSource, src.Type, TypeFeed, TypePage)
 	}

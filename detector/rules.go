@@ -109,11 +109,15 @@ func compileRule(text string) (rule, error) {
 	return rule{text: text, substr: s}, nil
 }
 
-// ClassifyNotice decides a notice as a reader does: title and text are
+// ClassifyNotice decides a notice as a reader does (a notice whose source
+// stated its verdict, Notice.Verdict, keeps it): title and text are
 // judged together (Classify), except that a title announcing recovery
 // (【復旧】) wins over the text, which often still recounts the partial
 // recovery (ほぼ回復) of the day before.
 func (r *Rules) ClassifyNotice(n Notice) (v Verdict, rule string) {
+	if n.Verdict != "" {
+		return n.Verdict, n.Rule
+	}
 	if n.Title != "" {
 		if title, titleRule := r.Classify(n.Title); title == VerdictResolved {
 			return title, titleRule

@@ -123,7 +123,11 @@ type sourceState struct {
 }
 
 func fingerprint(s detector.Source) string {
-	return s.Type + "\x1f" + s.URL + "\x1f" + s.Selector + "\x1f" + s.Items
+	fp := s.Type + "\x1f" + s.URL + "\x1f" + s.Selector + "\x1f" + s.Items
+	if len(s.Components) > 0 { // statuspage; other sources keep their fingerprint
+		fp += "\x1f" + strings.Join(s.Components, "\x1e")
+	}
+	return fp
 }
 
 // PollResult summarises one poll cycle.

@@ -45,6 +45,23 @@ func newGraphEnv(t *testing.T, feedURL string) *graphEnv {
 // newGraphEnvFor is newGraphEnv serving tenant.
 func newGraphEnvFor(t *testing.T, feedURL string, tenant graphtest.Tenant) *graphEnv {
 	t.Helper()
+	quoted := make([]string, len(graphPrefixes))
+	for i, p := range graphPrefixes {
+		quoted[i] = strconv.Quote(p)
+	}
+	return newGraphEnvWithCarriers(t, tenant, fmt.Sprintf(`
+  - id: kddi
+    name: au
+    match: {prefixes: [%s]}
+    sources:
+      - {type: feed, url: "%s/feed"}
+`, strings.Join(quoted, ", "), feedURL))
+}
+
+// newGraphEnvWithCarriers is newGraphEnvFor with the config's carriers
+// list given as YAML (the items under carriers:).
+func newGraphEnvWithCarriers(t *testing.T, tenant graphtest.Tenant, carriers string) *graphEnv {
+	t.Helper()
 	e := &graphEnv{tenant: tenant}
 	e.fake = graphtest.New(t, tenant)
 	dir := t.TempDir()
@@ -57,19 +74,10 @@ func newGraphEnvFor(t *testing.T, feedURL string, tenant graphtest.Tenant) *grap
 		t.Fatal(err)
 	}
 	e.outbox = filepath.Join(dir, "outbox")
-	quoted := make([]string, len(graphPrefixes))
-	for i, p := range graphPrefixes {
-		quoted[i] = strconv.Quote(p)
-	}
 	cfg := fmt.Sprintf(`state_dir: state
 http: {listen: ""}
 log: {format: text, level: warn}
-carriers:
-  - id: kddi
-    name: au
-    match: {prefixes: [%s]}
-    sources:
-      - {type: feed, url: "%s/feed"}
+carriers:%s
 directory:
   provider: graph
   graph:
@@ -85,7 +93,7 @@ mail:
   rate_per_second: 0
 notify:
   links: {support_form: "https://support.example.ac.jp/mfa"}
-`, strings.Join(quoted, ", "), feedURL, graphtest.TenantID, graphtest.ClientID, secret, e.fake.URL, e.fake.URL, e.outbox)
+`, carriers, graphtest.TenantID, graphtest.ClientID, secret, e.fake.URL, e.fake.URL, e.outbox)
 	e.cfg = filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/carrierwatch/carrierwatch/internal/graphtest"
+	"github.com/carrierwatch/carrierwatch/internal/statuspagetest"
+)
+
+// TestStatuspageProviderEndToEnd: the tenant's SMS/voice telephony
+// provider is a carrier matching every phone (match.all_phones) watched
+// through its Statuspage. Through the command line: while the page is
+// operational nothing is mailed; when its SMS component goes to major
+// outage, every user with a phone is mailed by segment (app or phone-only:
+// with every phone covered nobody is other-phone); when the incident is
+// resolved, everyone mailed gets the follow-up.
+func TestStatuspageProviderEndToEnd(t *testing.T) {
+	sp := statuspagetest.New(t)
+	tenant := graphtest.LoadTenant(t)
+	e := newGraphEnvWithCarriers(t, tenant, fmt.Sprintf(`
+  - id: sms-provider
+    name: SMS provider
+    match: {all_phones: true}
+    sources:
+      - {type: statuspage, url: %q, components: [SMS, Voice]}
+`, sp.URL))
+	users := fixtureUsers(t, tenant)
+
+	once := func(state string) {
+		t.Helper()
+		sp.Set(t, state)
+		r := runProcess(t, e.pem, "once", "--config", e.cfg)
+		if r.code != 0 {
+			t.Fatalf("once (%s): exit %d\n%s%s", state, r.code, r.stdout, r.stderr)
+		}
+		checkNoSecret(t, e.fake.Secret(), r)
+	}
+
+	once(statuspagetest.Operational)
+	if got := outboxMails(t, e.outbox); len(got) != 0 {
+		t.Fatalf("mails while the page is operational: %q", got)
+	}
+
+	once(statuspagetest.Outage)
+	var outage, resolved []string
+	segments := map[string]int{}
+	for _, u := range users {
+		if len(u.phones) == 0 {
+			continue
+		}
+		seg := "phone-only"
+		if u.wayIn {
+			seg = "app"
+		}
+		segments[seg]++
+		lang := u.lang
+		if lang != "en" {
+			lang = "ja" // notify.default_language; templates are ja and en
+		}
+		outage = append(outage, fmt.Sprintf("outage %s %s %s", seg, lang, strings.Join(u.addresses, ",")))
+		resolved = append(resolved, fmt.Sprintf("resolved %s %s %s", seg, lang, strings.Join(u.addresses, ",")))
+	}
+	if segments["app"] == 0 || segments["phone-only"] == 0 {
+		t.Fatalf("fixture segments %v: the test needs app and phone-only users", segments)
+	}
+	sort.Strings(outage)
+	got := outboxMails(t, e.outbox)
+	if !slices.Equal(got, outage) {
+		t.Fatalf("outage mails:\n got %q\nwant %q", got, outage)
+	}
+
+	// Monitoring keeps the incident open and mails nobody new.
+	once(statuspagetest.Monitoring)
+	if got := outboxMails(t, e.outbox); !slices.Equal(got, outage) {
+		t.Errorf("mails after monitoring:\n got %q\nwant only the outage mails", got)
+	}
+
+	once(statuspagetest.Resolved)
+	want := append(slices.Clone(outage), resolved...)
+	sort.Strings(want)
+	if got := outboxMails(t, e.outbox); !slices.Equal(got, want) {
+		t.Errorf("mails after resolution:\n got %q\nwant %q", got, want)
+	}
+	if n := sp.Requests()[statuspagetest.ComponentsPath]; n < 4 {
+		t.Errorf("components.json read %d times, want at least once a run", n)
+	}
+}

@@ -54,7 +54,10 @@ type Sender interface {
 	Progress() notifier.Progress
 }
 
-var _ Sender = (*notifier.Dispatcher)(nil)
+var (
+	_ Sender             = (*notifier.Dispatcher)(nil)
+	_ notifier.PlanStore = (*store.DB)(nil) // Planner's store
+)
 
 // Engine is one carrierwatch instance's pipeline. Create it with
 // NewEngine. Its methods are safe for concurrent use; Poll and
@@ -335,7 +338,7 @@ func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detect
 		if e.Observer != nil {
 			e.Observer.Signal(c.ID, verdict)
 		}
-		log := e.Logger.With("carrier", c.ID, "source", src.ID, "verdict", verdict, "rule", rule, "title", truncate(n.Title, 160))
+		log := e.Logger.With("carrier", c.ID, "source", src.ID, "verdict", verdict, "rule", rule, "title", carrierwatch.OneLine(n.Title, 160))
 		switch {
 		case out.Opened:
 			log.Warn("incident opened", "incident_id", out.Incident.ID, "link", n.Link)
@@ -353,14 +356,6 @@ func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detect
 		}
 	}
 	return outage, nil
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 // Planner returns a planner for the current config.

@@ -9,6 +9,7 @@ import (
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/publish"
+	"github.com/carrierwatch/carrierwatch/store"
 	"github.com/carrierwatch/carrierwatch/templates"
 )
 
@@ -16,6 +17,8 @@ import (
 type Incidents interface {
 	Incident(ctx context.Context, id int64) (*carrierwatch.Incident, error)
 }
+
+var _ Incidents = (*store.DB)(nil)
 
 // Renderer turns outbox messages into mails with the current templates,
 // links and incident facts. Create it with NewRenderer. It is safe for

@@ -25,6 +25,9 @@ type Observer interface {
 	notifier.Observer
 }
 
+// The dispatcher New builds sends from the store's outbox.
+var _ notifier.Outbox = (*store.DB)(nil)
+
 // Deps are the adapters a Service works with.
 type Deps struct {
 	// Store is the state database (required).

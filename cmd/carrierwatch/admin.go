@@ -92,7 +92,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			for _, ci := range carriers {
 				c := &cfg.Carriers[ci]
 				v, rule := c.CompiledRules().ClassifyNotice(n)
-				fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\n", in, oneLine(n.Title, 60), c.ID, v, oneLine(rule, 40))
+				fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\n", in, cell(n.Title, 60), c.ID, v, cell(rule, 40))
 			}
 		}
 	}
@@ -103,15 +103,9 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	if s == "" {
-		return "-"
-	}
-	return s
+// cell is s on one line of at most n runes for a table, "-" when empty.
+func cell(s string, n int) string {
+	return dash(carrierwatch.OneLine(s, n))
 }
 
 func guessType(body []byte, ctype string) string {
@@ -233,7 +227,7 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			out := tw(stdout)
 			fmt.Fprintln(out, "ID\tCARRIER\tSTATE\tOPENED\tRESOLVED\tTITLE")
 			for _, inc := range incs {
-				fmt.Fprintf(out, "%d\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.CarrierID, inc.State, fmtTime(inc.OpenedAt), fmtTime(inc.ResolvedAt), oneLine(inc.Title, 70))
+				fmt.Fprintf(out, "%d\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.CarrierID, inc.State, fmtTime(inc.OpenedAt), fmtTime(inc.ResolvedAt), cell(inc.Title, 70))
 			}
 			return out.Flush()
 		case "show":
@@ -254,7 +248,7 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintln(stdout, "\nHistory:")
 			out := tw(stdout)
 			for _, e := range d.Events {
-				fmt.Fprintf(out, "  %s\t%s\t%s\t%s\t%s\n", fmtTime(e.At), e.Kind, e.Verdict, e.SourceID, oneLine(e.Title, 70))
+				fmt.Fprintf(out, "  %s\t%s\t%s\t%s\t%s\n", fmtTime(e.At), e.Kind, e.Verdict, e.SourceID, cell(e.Title, 70))
 			}
 			out.Flush()
 			for _, c := range d.Campaigns {
@@ -385,7 +379,7 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				if *unmask {
 					to = strings.Join(m.To, ", ")
 				}
-				fmt.Fprintf(out, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.UserID, m.Segment, m.Lang, to, m.State, m.Attempts, fmtTime(m.SentAt), oneLine(m.LastError, 100))
+				fmt.Fprintf(out, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.UserID, m.Segment, m.Lang, to, m.State, m.Attempts, fmtTime(m.SentAt), cell(m.LastError, 100))
 			}
 			return out.Flush()
 		case "messages":
@@ -412,7 +406,7 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				if *unmask {
 					to = strings.Join(m.To, ", ")
 				}
-				fmt.Fprintf(out, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.CampaignID, m.IncidentID, m.Kind, m.UserID, m.Segment, m.Lang, to, m.State, m.Attempts, fmtTime(m.SentAt), oneLine(m.LastError, 100))
+				fmt.Fprintf(out, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.CampaignID, m.IncidentID, m.Kind, m.UserID, m.Segment, m.Lang, to, m.State, m.Attempts, fmtTime(m.SentAt), cell(m.LastError, 100))
 			}
 			return out.Flush()
 		case "approve":
@@ -511,7 +505,7 @@ func printAudit(w io.Writer, entries []carrierwatch.AuditEntry) {
 	fmt.Fprintln(w, "\nAudit:")
 	out := tw(w)
 	for _, e := range entries {
-		fmt.Fprintf(out, "  %s\t%s\t%s\t%s\n", fmtTime(e.At), e.Actor, e.Action, oneLine(e.Detail, 70))
+		fmt.Fprintf(out, "  %s\t%s\t%s\t%s\n", fmtTime(e.At), e.Actor, e.Action, cell(e.Detail, 70))
 	}
 	out.Flush()
 }

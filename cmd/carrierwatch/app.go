@@ -113,6 +113,12 @@ type sendCloser interface {
 	io.Closer
 }
 
+var (
+	_ sendCloser       = (*email.SMTP)(nil)
+	_ sendCloser       = (*email.File)(nil)
+	_ service.Observer = (*metrics.Metrics)(nil)
+)
+
 // appOptions say what a command needs besides the store.
 type appOptions struct {
 	// send makes this process the sender: it takes the state_dir lock

@@ -94,7 +94,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				continue // another source's notice of the same outage
 			}
 			shown[inc.ID] = true
-			fmt.Fprintf(stdout, "    detected: incident %d updated, still open — %q\n", inc.ID, oneLine(inc.Title, 60))
+			fmt.Fprintf(stdout, "    detected: incident %d updated, still open — %q\n", inc.ID, cell(inc.Title, 60))
 		}
 		for _, inc := range res.Poll.Resolved {
 			fmt.Fprintf(stdout, "    detected: incident %d resolved\n", inc.ID)

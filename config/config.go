@@ -204,8 +204,11 @@ type Notify struct {
 // Links are put into mails.
 type Links struct {
 	SupportForm string `yaml:"support_form"`
-	MFASetup    string `yaml:"mfa_setup"`
-	Notice      string `yaml:"notice"`
+	// SupportFormWithoutSignIn says the support form works without
+	// signing in; the mails tell phone-only users so.
+	SupportFormWithoutSignIn bool   `yaml:"support_form_without_sign_in"`
+	MFASetup                 string `yaml:"mfa_setup"`
+	Notice                   string `yaml:"notice"`
 }
 
 // Secret is a string that never prints.

@@ -100,6 +100,18 @@ func maskAll(ps []carrierwatch.Phone) []string {
 	return out
 }
 
+// callOnly returns the phones of ps that take voice calls only: Entra
+// sends text messages to the mobile phone method alone.
+func callOnly(ps []carrierwatch.Phone) []carrierwatch.Phone {
+	var out []carrierwatch.Phone
+	for _, p := range ps {
+		if p.Type == carrierwatch.PhoneAlternateMobile || p.Type == carrierwatch.PhoneOffice {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // PlanOutage plans the outage mail of an open incident for every affected
 // user. Users already planned for this incident are skipped, so calling it
 // again after the scope grew adds only the newly affected. With dry set,
@@ -148,7 +160,7 @@ func (p *Planner) PlanOutage(ctx context.Context, inc *carrierwatch.Incident, c 
 		}
 		data, _ := json.Marshal(templates.Recipient{
 			DisplayName: u.DisplayName, UPN: u.UPN, CarrierName: c.Name,
-			AffectedPhones: maskAll(a.Covered), OtherPhones: maskAll(a.Other),
+			AffectedPhones: maskAll(a.Covered), OtherPhones: maskAll(a.Other), OtherCallOnly: maskAll(callOnly(a.Other)),
 		})
 		m := carrierwatch.Message{
 			IncidentID: inc.ID, Kind: carrierwatch.KindOutage, Segment: a.Segment, UserID: u.ID,

@@ -48,9 +48,10 @@ func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrie
 	}
 	cfg := r.cfg.Load()
 	d.Links = templates.Links{
-		SupportForm: cfg.Notify.Links.SupportForm,
-		MFASetup:    cfg.Notify.Links.MFASetup,
-		Notice:      cfg.Notify.Links.Notice,
+		SupportForm:              cfg.Notify.Links.SupportForm,
+		SupportFormWithoutSignIn: cfg.Notify.Links.SupportFormWithoutSignIn,
+		MFASetup:                 cfg.Notify.Links.MFASetup,
+		Notice:                   cfg.Notify.Links.Notice,
 	}
 	if m.IncidentID != 0 {
 		inc, err := r.incident(ctx, m.IncidentID, m.Kind == carrierwatch.KindResolved)

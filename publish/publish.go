@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/templates"
 )
 
 // Notice is one incident as the pages show it: the incident (its state,
@@ -43,6 +43,8 @@ type Links struct {
 	// hold the mail placeholders {upn}, {masked_phone}, {carrier} and
 	// {incident}; on the public page the personal ones are left empty.
 	SupportForm string
+	// SupportFormWithoutSignIn says the form works without signing in.
+	SupportFormWithoutSignIn bool
 	// MFASetup explains how to register an authenticator app or passkey.
 	MFASetup string
 }
@@ -256,25 +258,12 @@ func (p *Publisher) href(name string) string {
 	return strings.TrimSuffix(p.opts.BaseURL, "/") + "/" + name
 }
 
-var placeholder = regexp.MustCompile(`\{(upn|masked_phone|carrier|incident)\}`)
-
 // SupportFormURL fills the placeholders of a support form link for the
-// public page: {carrier} and {incident} with the incident's, {upn} and
-// {masked_phone} with nothing (the page is not for one user). Values are
-// URL-encoded.
+// public page (see templates.FillLink): {carrier} and {incident} with the
+// incident's, {upn} and {masked_phone} with nothing, as the page is not
+// for one user.
 func SupportFormURL(link, carrier string, incident int64) string {
-	return placeholder.ReplaceAllStringFunc(link, func(m string) string {
-		switch m {
-		case "{carrier}":
-			return url.QueryEscape(carrier)
-		case "{incident}":
-			if incident == 0 {
-				return ""
-			}
-			return strconv.FormatInt(incident, 10)
-		}
-		return ""
-	})
+	return templates.FillLink(link, "", "", carrier, incident)
 }
 
 // tempPrefix starts the names of files being written.

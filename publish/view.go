@@ -45,7 +45,9 @@ type page struct {
 	// SupportForm is the support link with the incident's placeholders
 	// filled (on the index, without an incident).
 	SupportForm string
-	MFASetup    string
+	// SupportFormWithoutSignIn says the form works without signing in.
+	SupportFormWithoutSignIn bool
+	MFASetup                 string
 }
 
 // incidentView is one incident as a template sees it. Title and NoticeURL
@@ -108,7 +110,7 @@ func (p *Publisher) incidentPage(lang string, n Notice) *page {
 		Lang: lang, Incident: v, Updated: v.UpdatedAt,
 		IndexHref: p.href(IndexFile(lang)), AtomHref: p.href(AtomFile),
 		SupportForm: SupportFormURL(p.opts.Links.SupportForm, n.CarrierName, n.Incident.ID),
-		MFASetup:    p.opts.Links.MFASetup,
+		MFASetup:    p.opts.Links.MFASetup, SupportFormWithoutSignIn: p.opts.Links.SupportFormWithoutSignIn,
 	}
 	pg.Alternate.Lang = other(lang)
 	pg.Alternate.Href = p.href(IncidentFile(n.Incident.ID, other(lang)))
@@ -119,7 +121,7 @@ func (p *Publisher) indexPage(lang string, current, recent []Notice) *page {
 	pg := &page{
 		Lang: lang, IndexHref: p.href(IndexFile(lang)), AtomHref: p.href(AtomFile),
 		SupportForm: SupportFormURL(p.opts.Links.SupportForm, "", 0),
-		MFASetup:    p.opts.Links.MFASetup,
+		MFASetup:    p.opts.Links.MFASetup, SupportFormWithoutSignIn: p.opts.Links.SupportFormWithoutSignIn,
 	}
 	if len(current) == 1 {
 		pg.SupportForm = SupportFormURL(p.opts.Links.SupportForm, current[0].CarrierName, current[0].Incident.ID)

@@ -60,7 +60,8 @@ func RenderPreview(t *templates.Renderer, cfg *config.Config, r PreviewRequest) 
 			AffectedPhones: []string{"+81 90-****-5678"},
 		},
 		Kind: r.Kind, Segment: r.Segment, Lang: r.Lang,
-		Links: templates.Links{SupportForm: cfg.Notify.Links.SupportForm, MFASetup: cfg.Notify.Links.MFASetup, Notice: cfg.Notify.Links.Notice},
+		Links: templates.Links{SupportForm: cfg.Notify.Links.SupportForm, SupportFormWithoutSignIn: cfg.Notify.Links.SupportFormWithoutSignIn,
+			MFASetup: cfg.Notify.Links.MFASetup, Notice: cfg.Notify.Links.Notice},
 	}
 	if r.Lang == "en" {
 		d.DisplayName, d.UPN = "Alex Smith", "smith@example.ac.jp"

@@ -23,9 +23,14 @@ import (
 // Links are the organisation's pages the mails point to. An empty link is
 // left out of the mail.
 type Links struct {
-	SupportForm string // where a locked-out user asks for an MFA reset
-	MFASetup    string // how to register an authenticator app or passkey
-	Notice      string // the organisation's own notice about the outage
+	// SupportForm is where a locked-out user asks for an MFA reset; it
+	// may carry the placeholders of FillLink.
+	SupportForm string
+	// SupportFormWithoutSignIn says the form works without signing in
+	// (the mails then say so; else they say what to do if it asks).
+	SupportFormWithoutSignIn bool
+	MFASetup                 string // how to register an authenticator app or passkey
+	Notice                   string // the organisation's own notice about the outage
 }
 
 // Recipient is the part of a mail that is about its user, frozen into the
@@ -46,6 +51,9 @@ type Recipient struct {
 	// OtherPhones are the user's registered numbers the incident does not
 	// cover, already masked (the other-phone segment).
 	OtherPhones []string `json:"other_phones,omitempty"`
+	// OtherCallOnly are those of OtherPhones that take voice calls only
+	// (Entra's alternateMobile and office phones), masked alike.
+	OtherCallOnly []string `json:"other_call_only,omitempty"`
 }
 
 // Data is what one mail is rendered from: its recipient's values (whose
@@ -65,8 +73,12 @@ type Data struct {
 	// untrusted. They are cut to one line and escaped in HTML.
 	IncidentTitle string
 	IncidentURL   string
-	OpenedAt      time.Time // zero when unknown
-	ResolvedAt    time.Time // zero while open
+	OpenedAt      time.Time // when carrierwatch detected it; zero when unknown
+	// StartedAt is the start the carrier states (「7月2日1時35分頃より」);
+	// zero when its notice gives none, and the mails say "detected at"
+	// OpenedAt instead.
+	StartedAt  time.Time
+	ResolvedAt time.Time // zero while open
 
 	Links Links
 	// RetirementDate is the day Microsoft-provided SMS and voice stop
@@ -90,7 +102,7 @@ func MessageData(m *carrierwatch.Message) (Data, error) {
 // the recipient's data wins over carrierName.
 func (d *Data) SetIncident(inc *carrierwatch.Incident, carrierName string) {
 	d.IncidentID, d.IncidentTitle, d.IncidentURL = inc.ID, inc.Title, inc.URL
-	d.OpenedAt, d.ResolvedAt = inc.OpenedAt, inc.ResolvedAt
+	d.OpenedAt, d.ResolvedAt, d.StartedAt = inc.OpenedAt, inc.ResolvedAt, inc.StartedAt
 	if d.CarrierName == "" {
 		d.CarrierName = carrierName
 	}
@@ -366,9 +378,10 @@ func clean(d Data) Data {
 	d.IncidentTitle = carrierwatch.OneLine(d.IncidentTitle, maxFieldRunes)
 	d.IncidentURL = carrierwatch.OneLine(d.IncidentURL, 2000)
 	d.Links = Links{
-		SupportForm: carrierwatch.OneLine(d.Links.SupportForm, 2000),
-		MFASetup:    carrierwatch.OneLine(d.Links.MFASetup, 2000),
-		Notice:      carrierwatch.OneLine(d.Links.Notice, 2000),
+		SupportForm:              carrierwatch.OneLine(d.Links.SupportForm, 2000),
+		SupportFormWithoutSignIn: d.Links.SupportFormWithoutSignIn,
+		MFASetup:                 carrierwatch.OneLine(d.Links.MFASetup, 2000),
+		Notice:                   carrierwatch.OneLine(d.Links.Notice, 2000),
 	}
 	if d.RetirementDate == "" {
 		d.RetirementDate = DefaultRetirementDate

@@ -28,7 +28,7 @@ func newPublisher(cfg *config.Config, svc *service.Service, logger *slog.Logger)
 	}
 	p, err := publish.New(svc, publish.Options{
 		Dir: cfg.Publish.Dir, BaseURL: cfg.Publish.BaseURL, TemplatesDir: cfg.Publish.TemplatesDir, Author: author,
-		Links: publish.Links{SupportForm: cfg.Notify.Links.SupportForm, MFASetup: cfg.Notify.Links.MFASetup},
+		Links: publish.Links{SupportForm: cfg.Notify.Links.SupportForm, SupportFormWithoutSignIn: cfg.Notify.Links.SupportFormWithoutSignIn, MFASetup: cfg.Notify.Links.MFASetup},
 	}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)

@@ -51,8 +51,8 @@ func TestGraphUnlicensedTenantEndToEnd(t *testing.T) {
 		t.Fatalf("directory sync: exit %d\nstdout:\n%s\nstderr:\n%s", sync.code, sync.stdout, sync.stderr)
 	}
 	st := e.fake.Stats()
-	if st.Requests[graphtest.KindReport] != 1 || st.Requests[graphtest.KindUsers] == 0 || st.Requests[graphtest.KindBatch] == 0 {
-		t.Errorf("requests %v: want one refused report, the user list and $batch", st.Requests)
+	if st.Requests[graphtest.KindReport] != 1 || st.Requests[graphtest.KindDelta] < 2 || st.Requests[graphtest.KindBatch] == 0 || st.Requests[graphtest.KindPhoneMethods] != 0 {
+		t.Errorf("requests %v: want one refused report, two delta rounds (profiles, user list) and $batch", st.Requests)
 	}
 	if !strings.Contains(sync.stderr, "reading each user's authentication methods instead") {
 		t.Errorf("the fallback is not logged:\n%s", sync.stderr)

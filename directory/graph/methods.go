@@ -12,7 +12,6 @@ import (
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 	"golang.org/x/sync/errgroup"
@@ -94,10 +93,12 @@ var (
 	}}
 )
 
-// syncAuthMethods lists the tenant's users (GET /users, 999 a page) and, as
-// pages arrive, reads every enabled user's authentication methods in
-// $batch requests of 20, BatchConcurrency at a time. One item gives a
-// user's phones, method names and self-service reset e-mail.
+// syncAuthMethods lists the tenant's users with a full users delta round
+// of its own (the profile round may be incremental; the delta is what any
+// Graph serves, with User.Read.All) and, as pages arrive, reads every
+// enabled user's authentication methods in $batch requests of 20,
+// BatchConcurrency at a time. One item gives a user's phones, method names
+// and self-service reset e-mail.
 func (c *Client) syncAuthMethods(ctx context.Context, prog *progressReporter) (authResult, error) {
 	var (
 		mu       sync.Mutex
@@ -147,37 +148,38 @@ func (c *Client) syncAuthMethods(ctx context.Context, prog *progressReporter) (a
 				return gctx.Err()
 			}
 		}
-		top := int32(999)
 		next := ""
+		seen := map[string]bool{}
 		var pending []string
 		for page := 1; ; page++ {
 			if err := c.waitUnits(gctx, 1); err != nil {
 				return err
 			}
-			var resp models.UserCollectionResponseable
+			var resp users.DeltaGetResponseable
 			var err error
 			if next == "" {
-				resp, err = c.users.Get(gctx, &users.UsersRequestBuilderGetRequestConfiguration{
-					QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: []string{"id", "accountEnabled"}, Top: &top},
+				resp, err = c.users.Delta().GetAsDeltaGetResponse(gctx, &users.DeltaRequestBuilderGetRequestConfiguration{
+					QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: userSelect},
 				})
 			} else {
-				resp, err = c.users.WithUrl(next).Get(gctx, nil)
+				resp, err = users.NewDeltaRequestBuilder(next, c.adapter).GetAsDeltaGetResponse(gctx, nil)
 			}
 			if err != nil {
-				return fmt.Errorf("users page %d: %w", page, denied(err, grantUsers))
+				return fmt.Errorf("users delta (user list) page %d: %w", page, denied(err, grantUsers))
 			}
 			var ids []string
 			for _, u := range resp.GetValue() {
 				id := deref(u.GetId())
-				if id == "" {
-					mu.Lock()
-					res.problems = append(res.problems, "users: an entry without id skipped")
-					mu.Unlock()
+				if id == "" || seen[id] {
+					continue // the profile round reports entries without id
+				}
+				if _, removed := u.GetAdditionalData()["@removed"]; removed {
 					continue
 				}
 				if e := u.GetAccountEnabled(); e != nil && !*e {
 					continue // disabled accounts are not synced
 				}
+				seen[id] = true
 				ids = append(ids, id)
 			}
 			mu.Lock()
@@ -191,6 +193,9 @@ func (c *Client) syncAuthMethods(ctx context.Context, prog *progressReporter) (a
 				pending = pending[batchSize:]
 			}
 			if next = deref(resp.GetOdataNextLink()); next == "" {
+				if deref(resp.GetOdataDeltaLink()) == "" {
+					return fmt.Errorf("users delta (user list) page %d: neither @odata.nextLink nor @odata.deltaLink", page)
+				}
 				break
 			}
 		}

@@ -17,7 +17,8 @@ import (
 // tenant twice: licensed (the report) and as a tenant without Entra ID
 // P1/P2, whose report answers Graph's 403. The fallback reads the same
 // phones, the same methodsRegistered names (one vocabulary for segments)
-// and the reset e-mail, per user in $batch, paging the user list.
+// and the reset e-mail, per user in $batch, listing the users with a
+// delta round of its own.
 func TestFetchUnlicensedFallsBackToAuthenticationMethods(t *testing.T) {
 	licensed := newFakeGraph(t, loadTenant(t))
 	c, _ := testClient(t, licensed, nil)
@@ -28,7 +29,7 @@ func TestFetchUnlicensedFallsBackToAuthenticationMethods(t *testing.T) {
 
 	f := newFakeGraph(t, loadTenant(t))
 	f.SetUnlicensed(true)
-	f.SetUsersPageMax(5) // 13 users: 3 pages
+	f.SetPageSizes(5, 0) // 13 users: 3 delta pages a round
 	f.ThrottleItem(idAoki, 2)
 	c, waits := testClient(t, f, nil)
 	var stages []string
@@ -61,8 +62,8 @@ func TestFetchUnlicensedFallsBackToAuthenticationMethods(t *testing.T) {
 	if got, want := st.Requests[graphtest.KindReport], 1; got != want {
 		t.Errorf("report requests = %d, want %d (the licence check)", got, want)
 	}
-	if got, want := st.Requests[graphtest.KindUsers], 3; got != want {
-		t.Errorf("user list pages = %d, want %d", got, want)
+	if got, want := st.Requests[graphtest.KindDelta], 6; got != want {
+		t.Errorf("delta pages = %d, want %d (the profiles and the user list)", got, want)
 	}
 	// 12 enabled users in one batch of 12; aoki's item throttled twice.
 	if got, want := st.Requests[graphtest.KindBatch], 3; got != want {
@@ -98,8 +99,8 @@ func TestFetchMethodsModes(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
 		}
-		if n := f.Count(graphtest.KindUsers); n != 0 {
-			t.Errorf("user list read %d times in registration_details mode", n)
+		if n := f.Count(graphtest.KindDelta); n > 1 {
+			t.Errorf("delta pages = %d in registration_details mode, want at most the profiles' one (no user list)", n)
 		}
 	})
 	t.Run("authentication_methods never asks for the report", func(t *testing.T) {
@@ -139,15 +140,15 @@ func TestFetchAuthenticationMethodsFailures(t *testing.T) {
 		perm  bool
 	}{
 		{"403 on one methods item", func(f *fakeGraph) { f.SetItemStatus(idOta, 403) }, "UserAuthenticationMethod.Read.All and admin consent", true},
-		{"403 on the user list", func(f *fakeGraph) { f.DenyRequests(graphtest.KindUsers, 403) }, "User.Read.All and admin consent", true},
-		{"500 on the second user page", func(f *fakeGraph) { f.FailRequest(graphtest.KindUsers, 2) }, "users page 2", false},
+		{"403 on the users delta", func(f *fakeGraph) { f.DenyRequests(graphtest.KindDelta, 403) }, "User.Read.All and admin consent", true},
+		{"500 on a users delta page", func(f *fakeGraph) { f.FailRequest(graphtest.KindDelta, 3) }, "users delta", false},
 		{"an item failing with 500 every time", func(f *fakeGraph) { f.SetItemStatus(idIto, 500) }, "status 500 after 3 attempts", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeGraph(t, loadTenant(t))
 			f.SetUnlicensed(true)
-			f.SetUsersPageMax(5)
+			f.SetPageSizes(5, 0)
 			c, _ := testClient(t, f, nil)
 			tt.setup(f)
 			got, err := c.Fetch(context.Background(), "", nil)

@@ -4,7 +4,7 @@
 //
 // It answers OIDC discovery and the client-credentials token endpoint
 // (client secret or certificate assertion), users/delta with paging and
-// delta tokens, the user list, the userRegistrationDetails report (or, for
+// delta tokens, the userRegistrationDetails report (or, for
 // a tenant without Entra ID P1/P2, Graph's 403 refusal of it), each user's
 // phoneMethods, emailMethods and authentication methods, and $batch, with
 // Graph's JSON shapes and error bodies. Switches inject 500s,

@@ -2,23 +2,17 @@ package graphtest
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 )
 
-// Kinds of the per-user authentication-methods reads and the user list,
-// beside those in server.go.
+// Kinds of the per-user authentication-methods reads, beside those in
+// server.go.
 const (
-	KindUsers        = "users"        // GET /v1.0/users
 	KindMethods      = "methods"      // GET /v1.0/users/{id}/authentication/methods
 	KindEmailMethods = "emailMethods" // GET /v1.0/users/{id}/authentication/emailMethods
 )
-
-// DefaultUsersPageSize is the page size of GET /users without $top, as in
-// Graph; $top may ask for up to 999.
-const DefaultUsersPageSize = 100
 
 // How Graph refuses the userRegistrationDetails report in a tenant without
 // Entra ID P1 or P2 (403 Forbidden with this code and message), and
@@ -55,14 +49,6 @@ func (f *Server) SetUnlicensed(on bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.unlicensed = on
-}
-
-// SetUsersPageMax caps the pages of GET /users at n users whatever $top
-// asks (Graph may return fewer than asked); 0 removes the cap.
-func (f *Server) SetUsersPageMax(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.usersPageMax = n
 }
 
 // SetResetEmail sets (or, with "", removes) the self-service reset e-mail
@@ -242,58 +228,4 @@ func (f *Server) methodsOf(id string) []any {
 		out = append(out, m)
 	}
 	return out
-}
-
-// listUsers answers GET /users with $select, $top (1–999) and paging by
-// $skiptoken, deleted users excluded.
-func (f *Server) listUsers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	top := DefaultUsersPageSize
-	if s := q.Get("$top"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 999 {
-			graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery", "Invalid page size specified: '"+s+"'. Must be between 1 and 999 inclusive.", "")
-			return
-		}
-		top = n
-	}
-	sel := []string{"id", "userPrincipalName", "displayName", "mail", "otherMails", "preferredLanguage", "accountEnabled"}
-	if s := q.Get("$select"); s != "" {
-		sel = strings.Split(s, ",")
-	}
-	offset, _ := strconv.Atoi(q.Get("$skiptoken"))
-	f.mu.Lock()
-	page := top
-	if f.usersPageMax > 0 {
-		page = min(page, f.usersPageMax)
-	}
-	var live []*entry
-	for _, e := range f.entries {
-		if !e.deleted {
-			live = append(live, e)
-		}
-	}
-	end := min(offset+page, len(live))
-	value := []any{}
-	for _, e := range live[min(offset, end):end] {
-		u := e.user
-		full := map[string]any{"id": u.ID, "userPrincipalName": u.UserPrincipalName, "displayName": u.DisplayName, "mail": u.Mail,
-			"otherMails": u.OtherMails, "preferredLanguage": u.PreferredLanguage, "accountEnabled": u.AccountEnabled}
-		obj := map[string]any{}
-		for _, k := range sel {
-			if v, ok := full[strings.TrimSpace(k)]; ok {
-				obj[strings.TrimSpace(k)] = v
-			}
-		}
-		value = append(value, obj)
-	}
-	f.mu.Unlock()
-	body := map[string]any{
-		"@odata.context": f.URL + "/v1.0/$metadata#users(" + strings.Join(sel, ",") + ")",
-		"value":          value,
-	}
-	if end < len(live) {
-		body["@odata.nextLink"] = fmt.Sprintf("%s/v1.0/users?$select=%s&$top=%d&$skiptoken=%d", f.URL, url.QueryEscape(strings.Join(sel, ",")), top, end)
-	}
-	writeJSON(w, 200, body)
 }

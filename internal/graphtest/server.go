@@ -73,7 +73,6 @@ type Server struct {
 	reportPageSize int
 	limits         bool // enforce Microsoft's documented limits with 429s
 	unlicensed     bool // no Entra ID P1/P2: the report answers 403
-	usersPageMax   int  // largest page of GET /users, whatever $top asks; 0 = 999
 
 	entries  []*entry
 	index    map[string]*entry
@@ -388,8 +387,6 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		kind = "report"
 	case r.Method == http.MethodPost && rest == "/$batch":
 		kind = "batch"
-	case r.Method == http.MethodGet && rest == "/users":
-		kind = KindUsers
 	case r.Method == http.MethodGet && strings.HasPrefix(rest, "/users/"):
 		var ok bool
 		if _, kind, ok = userAuthKind(rest); !ok {
@@ -436,8 +433,6 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		f.report(w, r)
 	case "batch":
 		f.batch(w, r)
-	case KindUsers:
-		f.listUsers(w, r)
 	case KindPhoneMethods, KindMethods, KindEmailMethods:
 		raw, _, _ := userAuthKind(rest)
 		id, _ := url.PathUnescape(raw)
@@ -465,7 +460,7 @@ func (f *Server) admit(kind string, cost int) time.Duration {
 			f.rejected++
 			return w
 		}
-	case "delta", "phoneMethods", "item", KindUsers, KindMethods, KindEmailMethods:
+	case "delta", "phoneMethods", "item", KindMethods, KindEmailMethods:
 		// Identity and access, tenant over 500 users: a token bucket of
 		// 8,000 resource units per 10 s.
 		if !f.unitsAt.IsZero() {

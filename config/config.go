@@ -177,6 +177,12 @@ type SMTP struct {
 	Username     string   `yaml:"username"`
 	PasswordFile string   `yaml:"password_file"`
 	Timeout      Duration `yaml:"timeout"`
+	// Auth is password (username + password_file), oauth2 (SASL XOAUTH2,
+	// Exchange Online) or none; "" is password when a username is set.
+	Auth string `yaml:"auth"`
+	// OAuth2 is the application for auth: oauth2; empty uses
+	// directory.graph's.
+	OAuth2 OAuth2 `yaml:"oauth2"`
 
 	Password Secret `yaml:"-"`
 }

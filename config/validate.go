@@ -125,6 +125,7 @@ func (c *Config) Validate() error {
 		if m.SMTP.PasswordFile != "" && m.SMTP.Username == "" {
 			add("mail.smtp.username", "must be set when mail.smtp.password_file is")
 		}
+		errs = append(errs, c.validateSMTPAuth()...)
 		if m.SMTP.Timeout <= 0 {
 			add("mail.smtp.timeout", "must be positive")
 		}
@@ -377,7 +378,9 @@ func (c *Config) resolve(dir string) error {
 			g.ClientCertificatePassword = pw
 		}
 	}
-	if c.Mail.Transport == "smtp" {
+	if c.Mail.Transport == "smtp" && c.SMTPAuth() == SMTPAuthOAuth2 {
+		errs = append(errs, c.resolveSMTPAuth(dir))
+	} else if c.Mail.Transport == "smtp" {
 		pw, err := readSecret("mail.smtp.password_file", c.Mail.SMTP.PasswordFile, EnvSMTPPassword, dir)
 		errs = append(errs, err)
 		c.Mail.SMTP.Password = pw

@@ -40,6 +40,11 @@ type SMTPConfig struct {
 	// Username and Password, when Username is set, authenticate with the
 	// best mechanism the server offers (PLAIN and LOGIN only over TLS).
 	Username, Password string
+	// OAuth2, when set, authenticates with SASL XOAUTH2 (Exchange
+	// Online's OAuth 2.0 SMTP AUTH) as Username, with a token from it
+	// fetched for each new connection; Password is not used. The token is
+	// never logged or put into an error.
+	OAuth2 TokenSource
 	// Timeout bounds each dial and each transaction; DefaultTimeout when 0.
 	Timeout time.Duration
 	// HELO is the name sent in EHLO; the machine's host name when empty.
@@ -48,6 +53,11 @@ type SMTPConfig struct {
 	InsecureSkipVerify bool
 	// RootCAs verify the server certificate; the system's when nil.
 	RootCAs *x509.CertPool
+}
+
+// TokenSource gives OAuth 2.0 access tokens (msidentity.TokenSource).
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
 }
 
 // SMTP is a transport that delivers over SMTP through go-mail's client. It
@@ -64,6 +74,10 @@ type SMTP struct {
 	timeout time.Duration
 	maxIdle int
 	logger  *slog.Logger
+	// tokens and user, for XOAUTH2: each dial gets a client with the
+	// current token.
+	tokens TokenSource
+	user   string
 
 	mu     sync.Mutex
 	idle   []*smtp.Client
@@ -128,7 +142,12 @@ func NewSMTP(cfg SMTPConfig, from string, maxIdle int, logger *slog.Logger) (*SM
 	if cfg.HELO != "" {
 		opts = append(opts, mail.WithHELO(cfg.HELO))
 	}
-	if cfg.Username != "" {
+	switch {
+	case cfg.OAuth2 != nil && cfg.Username == "":
+		return nil, errors.New("new smtp transport: XOAUTH2 needs the mailbox as username")
+	case cfg.OAuth2 != nil:
+		// The token is added for each dial (see get).
+	case cfg.Username != "":
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
 			mail.WithUsername(cfg.Username), mail.WithPassword(cfg.Password))
 	}
@@ -138,7 +157,11 @@ func NewSMTP(cfg SMTPConfig, from string, maxIdle int, logger *slog.Logger) (*SM
 		// go-mail's option errors name no secret.
 		return nil, fmt.Errorf("new smtp transport: %w", err)
 	}
-	return &SMTP{host: cfg.Host, opts: opts, dialer: dialer, from: from, timeout: cfg.Timeout, maxIdle: maxIdle, logger: logger}, nil
+	s := &SMTP{host: cfg.Host, opts: opts, dialer: dialer, from: from, timeout: cfg.Timeout, maxIdle: maxIdle, logger: logger}
+	if cfg.OAuth2 != nil {
+		s.tokens, s.user = cfg.OAuth2, cfg.Username
+	}
+	return s, nil
 }
 
 // Send delivers m to all of m.To in one message and reports the verdict on
@@ -333,12 +356,24 @@ func (s *SMTP) get(ctx context.Context) (c *smtp.Client, reused bool, err error)
 	}
 	s.mu.Unlock()
 	dialer := s.dialer
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < s.timeout {
+	timeout := s.timeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		// go-mail bounds the greeting, STARTTLS and AUTH by its timeout,
 		// not by ctx: a dialer with the time ctx leaves keeps the whole
 		// Send within ctx's deadline (the dispatcher's send timeout, which
 		// the shutdown grace relies on).
-		d, err := mail.NewClient(s.host, append(s.opts, mail.WithTimeout(max(time.Until(dl), time.Millisecond)))...)
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	if timeout != s.timeout || s.tokens != nil {
+		opts := append(s.opts, mail.WithTimeout(timeout))
+		if s.tokens != nil {
+			token, err := s.tokens.Token(ctx)
+			if err != nil {
+				return nil, false, err
+			}
+			opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2), mail.WithUsername(s.user), mail.WithPassword(token))
+		}
+		d, err := mail.NewClient(s.host, opts...)
 		if err != nil {
 			return nil, false, err
 		}

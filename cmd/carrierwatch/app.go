@@ -21,6 +21,7 @@ import (
 	"github.com/carrierwatch/carrierwatch/directory/graph"
 	"github.com/carrierwatch/carrierwatch/email"
 	"github.com/carrierwatch/carrierwatch/metrics"
+	"github.com/carrierwatch/carrierwatch/msidentity"
 	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/publish"
 	"github.com/carrierwatch/carrierwatch/service"
@@ -163,10 +164,33 @@ func newTransport(cfg *config.Config, logger *slog.Logger) (sendCloser, error) {
 	if m.Transport == "file" {
 		return email.NewFile(m.File.Dir, m.From)
 	}
-	return email.NewSMTP(email.SMTPConfig{
+	sc := email.SMTPConfig{
 		Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: m.SMTP.TLS,
 		Username: m.SMTP.Username, Password: string(m.SMTP.Password), Timeout: time.Duration(m.SMTP.Timeout),
-	}, m.From, m.Concurrency, logger)
+	}
+	if cfg.SMTPAuth() == config.SMTPAuthOAuth2 {
+		tokens, err := mailTokens(cfg, msidentity.ExchangeScope(cfg.MailOAuth2().Cloud))
+		if err != nil {
+			return nil, err
+		}
+		sc.Password, sc.OAuth2 = "", tokens
+	}
+	return email.NewSMTP(sc, m.From, m.Concurrency, logger)
+}
+
+// mailTokens returns a token source for scope with the mail transport's
+// application (mail.smtp.oauth2, or directory.graph's).
+func mailTokens(cfg *config.Config, scope string) (*msidentity.TokenSource, error) {
+	o := cfg.MailOAuth2()
+	tokens, err := msidentity.NewTokenSource(msidentity.Credentials{
+		TenantID: o.TenantID, ClientID: o.ClientID, ClientSecret: string(o.ClientSecret),
+		CertificatePEM: o.ClientCertificate, CertificatePassword: string(o.ClientCertificatePassword),
+		Cloud: o.Cloud, AuthorityHost: o.AuthorityHost,
+	}, scope)
+	if err != nil {
+		return nil, fmt.Errorf("mail oauth2 credentials: %w", err)
+	}
+	return tokens, nil
 }
 
 // userAgent is how carrierwatch introduces itself to the carriers' sites.

@@ -104,6 +104,8 @@ type Server struct {
 	units        float64
 	unitsAt      time.Time
 	globalStarts []time.Time
+
+	mail mailState // Exchange tokens and sendMail, see mail.go
 }
 
 const (
@@ -372,6 +374,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.", "")
 		return
 	}
+	if f.serveMail(w, r) {
+		return
+	}
 	f.mu.Lock()
 	latency := f.latency
 	f.mu.Unlock()
@@ -535,7 +540,7 @@ func (f *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, "unauthorized_client", "AADSTS700016: Application not found in the directory.")
 		return
 	}
-	if !slices.Contains(strings.Fields(r.PostForm.Get("scope")), f.URL+"/.default") {
+	if scope := strings.Fields(r.PostForm.Get("scope")); !slices.Contains(scope, f.URL+"/.default") && !slices.Contains(scope, ExchangeScope) {
 		tokenError(w, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' is not valid: "+r.PostForm.Get("scope"))
 		return
 	}
@@ -555,12 +560,13 @@ func (f *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.tokens++
+	token, expiresIn, _ := f.issueToken(r.PostForm.Get("scope"))
 	f.mu.Unlock()
 	writeJSON(w, 200, map[string]any{
 		"token_type":     "Bearer",
-		"expires_in":     3599,
-		"ext_expires_in": 3599,
-		"access_token":   AccessToken,
+		"expires_in":     expiresIn,
+		"ext_expires_in": expiresIn,
+		"access_token":   token,
 	})
 }
 

@@ -31,6 +31,12 @@ type Options struct {
 	// refuse MAIL before a successful authentication. Without TLS the
 	// mechanism is offered on the plain connection too.
 	AuthUser, AuthPass string
+	// XOAUTH2, when set, offers AUTH XOAUTH2 and refuses MAIL before a
+	// successful authentication: it is called with the user and the
+	// bearer token a client presents and refuses them with an error (a
+	// wrong or expired token), which the client sees as Exchange Online's
+	// "535 5.7.3 Authentication unsuccessful".
+	XOAUTH2 func(user, token string) error
 	// Discard counts messages without keeping their bodies, for benchmarks.
 	Discard bool
 }
@@ -268,13 +274,26 @@ type session struct {
 var _ smtp.AuthSession = (*session)(nil)
 
 func (ss *session) AuthMechanisms() []string {
-	if ss.s.opts.AuthUser == "" {
-		return nil
+	var mechs []string
+	if ss.s.opts.AuthUser != "" {
+		mechs = append(mechs, sasl.Plain)
 	}
-	return []string{sasl.Plain}
+	if ss.s.opts.XOAUTH2 != nil {
+		mechs = append(mechs, XOAUTH2)
+	}
+	return mechs
 }
 
 func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if mech == XOAUTH2 && ss.s.opts.XOAUTH2 != nil {
+		return &xoauth2Server{check: func(user, token string) error {
+			if err := ss.s.opts.XOAUTH2(user, token); err != nil {
+				return err
+			}
+			ss.authed = true
+			return nil
+		}}, nil
+	}
 	if ss.s.opts.AuthUser == "" || mech != sasl.Plain {
 		return nil, smtp.ErrAuthUnknownMechanism
 	}
@@ -288,7 +307,7 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
-	if ss.s.opts.AuthUser != "" && !ss.authed {
+	if (ss.s.opts.AuthUser != "" || ss.s.opts.XOAUTH2 != nil) && !ss.authed {
 		return smtp.ErrAuthRequired
 	}
 	ss.from = from

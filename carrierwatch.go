@@ -145,6 +145,11 @@ type Mail struct {
 	HTML    string
 	// Lang is the language of the mail ("ja", "en"): Content-Language.
 	Lang string
+	// ReplyTo is the Reply-To address; "" for none.
+	ReplyTo string
+	// ReturnPath is the envelope sender (where bounces go); "" uses the
+	// From address.
+	ReturnPath string
 	// Attempt counts the tries to deliver this mail, this one included (1
 	// the first time). A transport may act on it: the SMTP transport holds a
 	// mail back on its first attempts when one recipient defers it while

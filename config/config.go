@@ -161,8 +161,14 @@ type CSV struct {
 
 // Mail is how mails leave.
 type Mail struct {
-	Transport     string  `yaml:"transport"` // smtp | file
-	From          string  `yaml:"from"`
+	Transport string `yaml:"transport"` // smtp | file
+	From      string `yaml:"from"`
+	// ReplyTo, when set, is the Reply-To address: a monitored mailbox that
+	// locked-out users' replies reach.
+	ReplyTo string `yaml:"reply_to"`
+	// ReturnPath, when set, is the envelope sender (SMTP MAIL FROM), where
+	// bounces of alternate addresses go; else the From address.
+	ReturnPath    string  `yaml:"return_path"`
 	SMTP          SMTP    `yaml:"smtp"`
 	File          File    `yaml:"file"`
 	RatePerSecond float64 `yaml:"rate_per_second"`

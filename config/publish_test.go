@@ -48,3 +48,17 @@ func TestPublishPathsResolved(t *testing.T) {
 		t.Fatalf("PageURL = %q, want %q", got, want)
 	}
 }
+
+func TestMailReplyToReturnPath(t *testing.T) {
+	for _, tt := range []struct{ yaml, want string }{
+		{"mail: {from: \"IT <it@example.ac.jp>\", reply_to: \"Help desk <help@example.ac.jp>\", return_path: bounces@example.ac.jp}\n", ""},
+		{"mail: {from: \"IT <it@example.ac.jp>\", reply_to: \"not an address\"}\n", "mail.reply_to: \"not an address\" is not an address"},
+		{"mail: {from: \"IT <it@example.ac.jp>\", return_path: \"Bounces <b@example.ac.jp>\"}\n", "mail.return_path: \"Bounces <b@example.ac.jp>\" is not a bare address"},
+	} {
+		base := strings.Replace(publishBase, "mail: {from: \"IT <it@example.ac.jp>\"}\n", "", 1)
+		_, err := Parse([]byte(base + tt.yaml))
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: error %v, want %q", tt.yaml, err, tt.want)
+		}
+	}
+}

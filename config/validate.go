@@ -109,6 +109,16 @@ func (c *Config) Validate() error {
 	} else if _, err := mail.ParseAddress(m.From); err != nil {
 		add("mail.from", "%q is not an address: %v", m.From, err)
 	}
+	if m.ReplyTo != "" {
+		if _, err := mail.ParseAddress(m.ReplyTo); err != nil {
+			add("mail.reply_to", "%q is not an address: %v", m.ReplyTo, err)
+		}
+	}
+	if m.ReturnPath != "" {
+		if a, err := mail.ParseAddress(m.ReturnPath); err != nil || a.Name != "" {
+			add("mail.return_path", "%q is not a bare address (e.g. bounces@example.ac.jp)", m.ReturnPath)
+		}
+	}
 	switch m.Transport {
 	case "smtp":
 		if m.SMTP.Host == "" {

@@ -56,6 +56,17 @@ func Build(from string, m *carrierwatch.Mail) (*mail.Msg, error) {
 	if err := msg.To(m.To...); err != nil {
 		return nil, fmt.Errorf("build mail %s: %w: to: %w", m.MessageID, ErrInvalidMail, err)
 	}
+	if m.ReplyTo != "" {
+		if err := msg.ReplyTo(m.ReplyTo); err != nil {
+			return nil, fmt.Errorf("build mail %s: %w: reply-to: %w", m.MessageID, ErrInvalidMail, err)
+		}
+	}
+	if m.ReturnPath != "" {
+		// The SMTP transport's MAIL FROM (GetSender); not a header.
+		if err := msg.EnvelopeFrom(m.ReturnPath); err != nil {
+			return nil, fmt.Errorf("build mail %s: %w: return path: %w", m.MessageID, ErrInvalidMail, err)
+		}
+	}
 	msg.Subject(carrierwatch.OneLine(m.Subject, maxSubjectRunes))
 	msg.SetMessageIDWithValue(m.MessageID)
 	date := m.Date
@@ -89,6 +100,14 @@ func validate(from string, m *carrierwatch.Mail) error {
 	}
 	if err := checkAddress("from", from); err != nil {
 		return err
+	}
+	for name, a := range map[string]string{"reply-to": m.ReplyTo, "return path": m.ReturnPath} {
+		if a == "" {
+			continue
+		}
+		if err := checkAddress(name, a); err != nil {
+			return err
+		}
 	}
 	if len(m.To) == 0 {
 		return errors.New("no recipients")

@@ -74,6 +74,7 @@ func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrie
 	}
 	return &carrierwatch.Mail{
 		MessageID: m.MessageID, To: m.To, Subject: subject, Text: text, HTML: html, Lang: m.Lang,
+		ReplyTo: cfg.Mail.ReplyTo, ReturnPath: cfg.Mail.ReturnPath,
 		Kind: m.Kind, Segment: m.Segment, IncidentID: m.IncidentID, Date: time.Now(),
 	}, nil
 }

@@ -75,9 +75,18 @@ func TestMailWording(t *testing.T) {
 	raw, _ := os.ReadFile(cfg)
 	s := strings.Replace(string(raw), `links: {support_form: "https://support.example.ac.jp/mfa"}`,
 		`links: {support_form: "https://support.example.ac.jp/mfa?upn={upn}&phone={masked_phone}&incident={incident}", support_form_without_sign_in: true, notice: "https://www.example.ac.jp/news/outage"}`, 1)
+	s = strings.Replace(s, `from: "IT Help <mfa-noreply@example.ac.jp>"`, `from: "IT Help <mfa-noreply@example.ac.jp>"
+  reply_to: "IT Help Desk <helpdesk@example.ac.jp>"
+  return_path: mfa-bounces@example.ac.jp`, 1)
 	os.WriteFile(cfg, []byte(s), 0o600)
 	if _, err := runCmd(t, "once", "--config", cfg); err != nil {
 		t.Fatal(err)
+	}
+	// Replies reach the help desk, bounces the bounce mailbox.
+	for _, m := range smtp.Messages() {
+		if m.From != "mfa-bounces@example.ac.jp" || !strings.Contains(m.Header.Get("Reply-To"), "helpdesk@example.ac.jp") {
+			t.Fatalf("mail to %v: MAIL FROM %q, Reply-To %q", m.To, m.From, m.Header.Get("Reply-To"))
+		}
 	}
 
 	// other-phone: 0003's other number is an alternateMobile: call only.

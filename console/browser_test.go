@@ -81,7 +81,7 @@ func TestBrowserApproveWatchSearch(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	midShot := false
 	for {
-		done := text(`section[data-progress] [data-field="done"]`)
+		done := text(`section.campaign-progress [data-field="done"]`)
 		if done == "100 %" {
 			break
 		}
@@ -97,7 +97,7 @@ func TestBrowserApproveWatchSearch(t *testing.T) {
 	if got := f.smtp.Count(); got != 30 {
 		t.Fatalf("progress says 100 %% and the SMTP server has %d of 30 mails", got)
 	}
-	if got := text(`section[data-progress] [data-field="sent"]`); got != "30" {
+	if got := text(`section.campaign-progress [data-field="sent"]`); got != "30" {
 		t.Errorf("sent count on the page: %q", got)
 	}
 	shot("campaign-sent")

@@ -3,6 +3,7 @@ package console
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -18,16 +19,28 @@ import (
 // retryShown is how many messages of the retry queue a campaign page lists.
 const retryShown = 20
 
+// Live reports whether the campaign's progress can still change: it is
+// sending, or waiting for someone to approve it.
+func (r campaignRow) Live() bool {
+	return r.Sending || r.C.State == carrierwatch.CampaignAwaitingApproval
+}
+
 // incidentOf returns a campaign's incident, nil for preparedness.
 func (s *Server) incidentOf(r *http.Request, c *carrierwatch.Campaign) (*carrierwatch.Incident, error) {
 	if c.IncidentID == 0 {
 		return nil, nil
 	}
-	det, err := s.svc.Incident(r.Context(), c.IncidentID)
+	// The list, not Incident: that counts every campaign's messages.
+	incs, err := s.svc.Incidents(r.Context(), false)
 	if err != nil {
 		return nil, err
 	}
-	return det.Incident, nil
+	for _, inc := range incs {
+		if inc.ID == c.IncidentID {
+			return inc, nil
+		}
+	}
+	return nil, fmt.Errorf("incident %d of campaign %d: %w", c.IncidentID, c.ID, ErrNotFound)
 }
 
 // attention is one line of "needs action first".
@@ -122,8 +135,8 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, inc := range incs {
 		row := incidentRow{I: inc, Carrier: carrierName(st, inc.CarrierID)}
-		if det, err := s.svc.Incident(ctx, inc.ID); err == nil && len(det.Events) > 0 {
-			row.LastNotice = &det.Events[len(det.Events)-1]
+		if ev, err := s.svc.IncidentEvents(ctx, inc.ID); err == nil && len(ev) > 0 {
+			row.LastNotice = &ev[len(ev)-1]
 		}
 		d.Incidents = append(d.Incidents, row)
 	}
@@ -354,6 +367,7 @@ type progressJSON struct {
 	Retrying string     `json:"retrying"`
 	Failed   string     `json:"failed"`
 	State    string     `json:"state"`
+	Live     bool       `json:"live"` // false: nothing will change, stop polling
 	Left     string     `json:"left"`
 }
 
@@ -371,7 +385,7 @@ func (s *Server) campaignProgress(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	lang := pickLang(r)
-	c, err := s.svc.Campaign(ctx, id)
+	c, err := s.svc.CampaignProgress(ctx, id)
 	if err != nil {
 		if s.notFound(err) {
 			http.NotFound(w, r)
@@ -380,14 +394,14 @@ func (s *Server) campaignProgress(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "500", http.StatusInternalServerError)
 		return
 	}
-	st, err := s.svc.Status(ctx)
+	relay, err := s.svc.Relay(ctx)
 	if err != nil {
 		http.Error(w, "500", http.StatusInternalServerError)
 		return
 	}
-	row := s.campaignRow(st, c.Campaign, "")
+	row := s.campaignRow(&service.Status{Relay: relay}, c, "")
 	out := progressJSON{Done: strconv.Itoa(row.P.Done) + " %", Sent: fmtNum(row.P.Sent), Pending: fmtNum(row.P.Pending),
-		Retrying: fmtNum(row.P.Retrying), Failed: fmtNum(row.P.Failed), State: translate(lang, "state."+row.State)}
+		Retrying: fmtNum(row.P.Retrying), Failed: fmtNum(row.P.Failed), State: translate(lang, "state."+row.State), Live: row.Live()}
 	if row.Sending {
 		out.Left = fmtDuration(lang, row.Left)
 	} else {

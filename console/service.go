@@ -26,12 +26,14 @@ var _ Service = (*service.Service)(nil)
 // relay and the configured carriers.
 type StatusReader interface {
 	Status(ctx context.Context) (*service.Status, error)
+	Relay(ctx context.Context) (service.RelayStatus, error)
 }
 
 // IncidentService reads and changes incidents.
 type IncidentService interface {
 	Incidents(ctx context.Context, openOnly bool) ([]*carrierwatch.Incident, error)
 	Incident(ctx context.Context, id int64) (*service.IncidentDetail, error)
+	IncidentEvents(ctx context.Context, id int64) ([]service.IncidentEvent, error)
 	OpenIncident(ctx context.Context, carrierID, note, actor string) (*service.OpenedIncident, error)
 	ResolveIncident(ctx context.Context, id int64, note, actor string) (*service.ResolvedIncident, error)
 }
@@ -40,6 +42,7 @@ type IncidentService interface {
 type CampaignService interface {
 	Campaigns(ctx context.Context) ([]*carrierwatch.Campaign, error)
 	Campaign(ctx context.Context, id int64) (*service.CampaignDetail, error)
+	CampaignProgress(ctx context.Context, id int64) (*carrierwatch.Campaign, error)
 	CampaignMessages(ctx context.Context, p store.MessagePage) ([]*carrierwatch.Message, error)
 	CampaignBreakdown(ctx context.Context, id int64) ([]store.SegmentCount, error)
 	ApproveCampaign(ctx context.Context, id int64, actor string) (*carrierwatch.Campaign, error)

@@ -129,19 +129,39 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 	if sched, err := cron.ParseStandard(cfg.Schedule.DirectorySync); err == nil {
 		d.NextScheduled = sched.Next(now)
 	}
-	st.Relay.RatePerSecond = cfg.Mail.RatePerSecond
-	if s.dispatcher != nil {
-		st.Relay.PausedUntil = s.dispatcher.PausedUntil()
-	}
-	if st.Relay.SentLastMinute, err = s.db.SentSince(ctx, now.Add(-time.Minute)); err != nil {
+	if st.Relay, err = s.Relay(ctx); err != nil {
 		return nil, err
 	}
-	recent, err := s.db.SentSince(ctx, now.Add(-rateWindow))
-	if err != nil {
-		return nil, err
-	}
-	st.Relay.CurrentRate = float64(recent) / rateWindow.Seconds()
 	return st, nil
+}
+
+// Relay reports the relay as this process's sender sees it, and the rate
+// of the last minute and of the last rateWindow.
+func (s *Service) Relay(ctx context.Context) (RelayStatus, error) {
+	now := time.Now()
+	r := RelayStatus{RatePerSecond: s.Config().Mail.RatePerSecond}
+	if s.dispatcher != nil {
+		r.PausedUntil = s.dispatcher.PausedUntil()
+	}
+	sent, err := s.db.SentSince(ctx, now.Add(-time.Minute), now.Add(-rateWindow))
+	if err != nil {
+		return r, err
+	}
+	r.SentLastMinute = sent[0]
+	r.CurrentRate = float64(sent[1]) / rateWindow.Seconds()
+	return r, nil
+}
+
+// CampaignProgress returns one campaign with its counts and nothing else:
+// what a progress bar polls.
+func (s *Service) CampaignProgress(ctx context.Context, id int64) (*carrierwatch.Campaign, error) {
+	return s.db.Campaign(ctx, id)
+}
+
+// IncidentEvents returns an incident's history, oldest first, without
+// the rest of Incident's detail.
+func (s *Service) IncidentEvents(ctx context.Context, id int64) ([]IncidentEvent, error) {
+	return s.db.IncidentEvents(ctx, id)
 }
 
 // CampaignMessages returns one page of a campaign's messages (or its

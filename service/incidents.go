@@ -42,14 +42,8 @@ func (s *Service) Incident(ctx context.Context, id int64) (*IncidentDetail, erro
 	if d.Events, err = s.db.IncidentEvents(ctx, id); err != nil {
 		return nil, err
 	}
-	camps, err := s.db.Campaigns(ctx)
-	if err != nil {
+	if d.Campaigns, err = s.db.IncidentCampaigns(ctx, id); err != nil {
 		return nil, err
-	}
-	for _, c := range camps {
-		if c.IncidentID == id {
-			d.Campaigns = append(d.Campaigns, c)
-		}
 	}
 	if d.Audit, err = s.db.Audit(ctx, store.AuditFilter{IncidentID: id}); err != nil {
 		return nil, err

@@ -171,11 +171,58 @@ func (s *DB) CampaignMessages(ctx context.Context, p MessagePage) ([]*carrierwat
 	return out, rows.Err()
 }
 
-// SentSince counts the messages sent at or after t (the current rate).
-func (s *DB) SentSince(ctx context.Context, t time.Time) (int, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE state = 'sent' AND sent_at >= ?`, ms(t)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count sent messages: %w", err)
+// SentSince counts the messages sent at or after each of the times (the
+// current rate), in one pass.
+func (s *DB) SentSince(ctx context.Context, times ...time.Time) ([]int, error) {
+	if len(times) == 0 {
+		return nil, nil
 	}
-	return n, nil
+	first := times[0]
+	cols := make([]string, len(times))
+	args := make([]any, 0, len(times)+1)
+	for i, t := range times {
+		if t.Before(first) {
+			first = t
+		}
+		cols[i] = "coalesce(sum(sent_at >= ?), 0)"
+		args = append(args, ms(t))
+	}
+	args = append(args, ms(first))
+	out := make([]int, len(times))
+	dest := make([]any, len(times))
+	for i := range out {
+		dest[i] = &out[i]
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM messages WHERE state = 'sent' AND sent_at >= ?`, args...).Scan(dest...); err != nil {
+		return nil, fmt.Errorf("count sent messages: %w", err)
+	}
+	return out, nil
+}
+
+// IncidentCampaigns returns the campaigns of one incident with their
+// counts, newest first; unlike Campaigns it counts only their messages.
+func (s *DB) IncidentCampaigns(ctx context.Context, incidentID int64) ([]*carrierwatch.Campaign, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE incident_id = ? ORDER BY id DESC`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("incident %d campaigns: %w", incidentID, err)
+	}
+	var out []*carrierwatch.Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("incident %d campaigns: %w", incidentID, err)
+		}
+		out = append(out, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, c := range out {
+		if c.Counts, err = s.counts(ctx, `WHERE campaign_id = ?`, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -268,6 +268,18 @@ func TestHelpDeskSearchAndMail(t *testing.T) {
 	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/users/u00014") {
 		t.Fatalf("single match: Location %q", loc)
 	}
+	// The number a user writes on the support form finds them too, and is
+	// not shown back in full.
+	for _, q := range []string{"090-8000-0014", "+81 90 8000 0014", "０９０８０００００１４"} {
+		resp, body := f.get(t, "/users?q="+url.QueryEscape(q))
+		if loc := resp.Header.Get("Location"); loc != "/users/u00014?q=" {
+			t.Errorf("search %q: Location %q, body %s", q, loc, body)
+		}
+	}
+	_, body = f.get(t, "/users?q="+url.QueryEscape("090-9999-0000"))
+	if fullPhone.MatchString(html.UnescapeString(body)) || strings.Contains(body, "9999") {
+		t.Errorf("a searched phone number is shown back in full")
+	}
 	_, body = f.get(t, "/users/u00014")
 	body = html.UnescapeString(body)
 	for _, want := range []string{"private00014@mail.example.net", "user00014@example.ac.jp", "+81 90-****-0014", "phone only", "sent", "/messages/"} {

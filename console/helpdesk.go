@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/service"
@@ -14,7 +15,10 @@ import (
 const searchLimit = 50
 
 type usersData struct {
+	// Q is the search as shown back; a phone number is shown masked and
+	// not put back into the field or links.
 	Q     string
+	Field string
 	Users []carrierwatch.User
 	More  bool
 	Limit int
@@ -22,7 +26,10 @@ type usersData struct {
 
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	d := usersData{Q: q, Limit: searchLimit}
+	d := usersData{Q: q, Field: q, Limit: searchLimit}
+	if phoneLike(q) {
+		d.Q, d.Field = maskPhone(carrierwatch.Phone{Raw: q}), ""
+	}
 	if q != "" {
 		us, err := s.svc.FindUsers(r.Context(), q, searchLimit+1)
 		if err != nil {
@@ -35,7 +42,7 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 		d.Users = us
 		// One match: straight to that user.
 		if len(us) == 1 && !d.More {
-			http.Redirect(w, r, "/users/"+url.PathEscape(us[0].ID)+"?q="+url.QueryEscape(q), http.StatusSeeOther)
+			http.Redirect(w, r, "/users/"+url.PathEscape(us[0].ID)+"?q="+url.QueryEscape(d.Field), http.StatusSeeOther)
 			return
 		}
 	}
@@ -54,7 +61,11 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "user", page{Title: det.User.DisplayName, Nav: "users", Data: userData{D: det, Q: r.URL.Query().Get("q")}})
+	q := r.URL.Query().Get("q")
+	if phoneLike(q) {
+		q = ""
+	}
+	s.render(w, r, http.StatusOK, "user", page{Title: det.User.DisplayName, Nav: "users", Data: userData{D: det, Q: q}})
 }
 
 type messageData struct {
@@ -144,4 +155,21 @@ func (s *Server) previewHTML(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeMailHTML(w, m.HTML)
+}
+
+// phoneLike reports whether a search is a phone number: only digits and
+// the characters people write numbers with, eight digits or more. Pages
+// never show one in full, not even the one just typed.
+func phoneLike(q string) bool {
+	n := 0
+	for _, r := range q {
+		switch {
+		case unicode.IsDigit(r):
+			n++
+		case strings.ContainsRune("+-() .ー－", r) || unicode.IsSpace(r):
+		default:
+			return false
+		}
+	}
+	return n >= 8
 }

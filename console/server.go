@@ -201,6 +201,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	p.Actor = actorOf(r.Context())
 	p.CSRF = s.csrf.token(p.Actor)
 	p.Path = r.URL.RequestURI()
+	if q := r.URL.Query(); phoneLike(q.Get("q")) {
+		q.Del("q") // a number searched for is never shown again
+		p.Path = r.URL.Path + "?" + q.Encode()
+	}
 	if p.Flash == "" {
 		p.Flash = flashText(lang, r.URL.Query().Get("done"), r.URL.Query().Get("n"), r.URL.Query().Get("id"))
 	}

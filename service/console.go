@@ -11,6 +11,7 @@ import (
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/detector"
 	"github.com/carrierwatch/carrierwatch/notifier"
+	"github.com/carrierwatch/carrierwatch/phone"
 	"github.com/carrierwatch/carrierwatch/pipeline"
 	"github.com/carrierwatch/carrierwatch/store"
 )
@@ -176,10 +177,15 @@ func (s *Service) CampaignBreakdown(ctx context.Context, id int64) ([]store.Segm
 	return s.db.CampaignBreakdown(ctx, id)
 }
 
-// FindUsers returns at most limit cached users whose id is q or whose UPN,
-// name or an address contains q.
+// FindUsers returns at most limit cached users whose id is q, whose UPN,
+// name or an address contains q, or, when q is a phone number (as a user
+// writes it on the support form: "090-1234-5678"), who registered it.
 func (s *Service) FindUsers(ctx context.Context, q string, limit int) ([]carrierwatch.User, error) {
-	return s.db.FindUsers(ctx, q, limit)
+	e164, _, err := phone.Normalize(q, s.Config().Directory.DefaultRegion)
+	if err != nil {
+		e164 = ""
+	}
+	return s.db.FindUsers(ctx, q, e164, limit)
 }
 
 // CarrierSegment says what a user would be told in an outage of a carrier.

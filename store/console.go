@@ -18,12 +18,13 @@ import (
 
 // FindUsers returns at most limit users whose id is q, or whose UPN, display
 // name, primary or alternate address contains q (case-insensitive for
-// ASCII), ordered by UPN.
-func (s *DB) FindUsers(ctx context.Context, q string, limit int) ([]carrierwatch.User, error) {
+// ASCII), or who registered the phone e164 (when not empty), ordered by UPN.
+func (s *DB) FindUsers(ctx context.Context, q, e164 string, limit int) ([]carrierwatch.User, error) {
 	like := "%" + likeEscape(q) + "%"
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM users
 		WHERE id = ? OR upn LIKE ? ESCAPE '\' OR display_name LIKE ? ESCAPE '\' OR mail LIKE ? ESCAPE '\' OR alternate_emails LIKE ? ESCAPE '\'
-		ORDER BY upn, id LIMIT ?`, q, like, like, like, like, limit)
+			OR id IN (SELECT user_id FROM phones WHERE e164 = ?)
+		ORDER BY upn, id LIMIT ?`, q, like, like, like, like, e164, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find users: %w", err)
 	}

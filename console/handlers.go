@@ -3,8 +3,8 @@ package console
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"

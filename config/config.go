@@ -113,7 +113,14 @@ type Source struct {
 	// Components (statuspage) are the page's component names to watch
 	// ("SMS", "Voice"); none watches the whole page.
 	Components []string `yaml:"components"`
+	// MaxAge is how old a listed notice may be and still be acted on;
+	// older ones are recorded, never acted on, and a source's first poll
+	// acts only on notices within it. 0 means DefaultMaxAge.
+	MaxAge Duration `yaml:"max_age"`
 }
+
+// DefaultMaxAge is sources[].max_age when unset.
+const DefaultMaxAge = 7 * 24 * time.Hour
 
 // Rules are the carrier's notice rules; all empty means detector.DefaultRules.
 type Rules struct {
@@ -121,6 +128,9 @@ type Rules struct {
 	Resolved    []string `yaml:"resolved"`
 	NotResolved []string `yaml:"not_resolved"`
 	Ignore      []string `yaml:"ignore"`
+	// NotMobile names services that are not mobile phones (固定電話,
+	// 光回線, shops, billing, events), judged on a notice's title.
+	NotMobile []string `yaml:"not_mobile"`
 }
 
 // Directory chooses where users come from.
@@ -211,7 +221,25 @@ type Notify struct {
 	// one). 0 mails them again: a recurrence is news.
 	RenotifyAfter Duration `yaml:"renotify_after"`
 	TemplatesDir  string   `yaml:"templates_dir"`
+	// Regional says what a regional outage does: RegionalApprove (the
+	// default) opens the incident, holds its campaign for approval and
+	// alerts the admins; RegionalNotify mails like a national one;
+	// RegionalIgnore records it and opens nothing.
+	Regional string `yaml:"regional"`
+	// HomeRegions are the organisation's own areas (東京都, 関東, 東日本): a
+	// regional outage overlapping one of them counts as national.
+	HomeRegions []string `yaml:"home_regions"`
+	// Admins get a short mail when an incident opens, changes scope or
+	// resolves, and when a campaign waits for approval.
+	Admins []string `yaml:"admins"`
 }
+
+// notify.regional values.
+const (
+	RegionalApprove = "approve"
+	RegionalNotify  = "notify"
+	RegionalIgnore  = "ignore"
+)
 
 // Links are put into mails.
 type Links struct {
@@ -290,6 +318,7 @@ func Default() *Config {
 			DeliverTo:            []string{"alternate", "primary"},
 			DefaultLanguage:      "ja",
 			PreparednessInterval: Duration(90 * 24 * time.Hour),
+			Regional:             RegionalApprove,
 		},
 		Retention: DefaultRetention(),
 	}

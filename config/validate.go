@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/nyaruka/phonenumbers"
 	"github.com/robfig/cron/v3"
@@ -49,6 +50,7 @@ func (c *Config) Validate() error {
 	if len(c.Carriers) == 0 {
 		add("carriers", "at least one carrier is needed")
 	}
+	errs = append(errs, c.Notify.validateScope()...)
 	seen := map[string]bool{}
 	for i := range c.Carriers {
 		errs = append(errs, c.Carriers[i].validate(fmt.Sprintf("carriers[%d]", i), seen, nil, c.Directory.DefaultRegion)...)
@@ -260,6 +262,9 @@ func (c *Carrier) validate(path string, seen map[string]bool, prefixLines []stri
 		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			add(sp+".url", "%q must be an http(s):// URL", s.URL)
 		}
+		if s.MaxAge < 0 {
+			add(sp+".max_age", "%s: want a positive duration such as 7d (0: the default, 7d)", time.Duration(s.MaxAge))
+		}
 	}
 	rules, err := detector.CompileRules(c.RuleSpec())
 	if err != nil {
@@ -282,10 +287,10 @@ func unjoin(err error) []error {
 // config gives none.
 func (c *Carrier) RuleSpec() detector.RuleSpec {
 	r := c.Rules
-	if len(r.Outage)+len(r.Resolved)+len(r.NotResolved)+len(r.Ignore) == 0 {
+	if len(r.Outage)+len(r.Resolved)+len(r.NotResolved)+len(r.Ignore)+len(r.NotMobile) == 0 {
 		return detector.DefaultRules()
 	}
-	return detector.RuleSpec{Outage: r.Outage, Resolved: r.Resolved, NotResolved: r.NotResolved, Ignore: r.Ignore}
+	return detector.RuleSpec{Outage: r.Outage, Resolved: r.Resolved, NotResolved: r.NotResolved, Ignore: r.Ignore, NotMobile: r.NotMobile}
 }
 
 // CompiledRules returns the rules compiled by Validate.
@@ -311,7 +316,11 @@ func (c *Carrier) DetectorSources() []detector.Source {
 		if n := seen[id]; n > 1 {
 			id = fmt.Sprintf("%s#%d", id, n)
 		}
-		out[i] = detector.Source{ID: id, Type: s.Type, URL: s.URL, Selector: s.Selector, Items: s.Items, Components: s.Components}
+		maxAge := time.Duration(s.MaxAge)
+		if maxAge <= 0 {
+			maxAge = DefaultMaxAge
+		}
+		out[i] = detector.Source{ID: id, Type: s.Type, URL: s.URL, Selector: s.Selector, Items: s.Items, Components: s.Components, MaxAge: maxAge}
 	}
 	return out
 }

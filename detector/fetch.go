@@ -48,6 +48,11 @@ var (
 	ErrTooManyRedirects = errors.New("too many redirects")
 	// ErrRedirectLoop: a redirect led back to a URL already visited.
 	ErrRedirectLoop = errors.New("redirect loop")
+	// ErrStructure: a feed or index page that listed notices (with
+	// dates) before suddenly lists none (or none with a date): the page
+	// was redesigned or an error page is served with status 200. The
+	// last good state is kept; nothing is read from this answer.
+	ErrStructure = errors.New("source structure changed")
 )
 
 // StatusError is an HTTP answer other than 2xx or 304.
@@ -80,6 +85,12 @@ type State struct {
 	// source read from two (statuspage: components.json; ETag and
 	// LastModified are incidents.json's).
 	Second Validators `json:"second,omitzero"`
+	// Listed and Dated are how many notices the last good read of a
+	// feed or an index page (items) yielded, and how many of them had a
+	// date: a list that suddenly yields none, or no dates, has changed
+	// structure (ErrStructure).
+	Listed int `json:"listed,omitempty"`
+	Dated  int `json:"dated,omitempty"`
 }
 
 // Result is what one successful or failed poll saw.
@@ -338,6 +349,23 @@ func (f *Fetcher) poll(ctx context.Context, src Source, st State, now time.Time)
 	ns, err := Parse(src, body, resp.Header.Get("Content-Type"))
 	if err != nil {
 		return res, st, err
+	}
+	if src.Type == TypeFeed || src.Items != "" {
+		dated := 0
+		for _, n := range ns {
+			if !n.Published.IsZero() {
+				dated++
+			}
+		}
+		switch {
+		case len(ns) == 0 && st.Listed > 0:
+			return res, st, fmt.Errorf("source %s: %w: it lists no notices (the last good read listed %d); check the URL and the items selector %q with `carrierwatch rules test %s`",
+				src.ID, ErrStructure, st.Listed, src.Items, src.URL)
+		case dated == 0 && st.Dated > 0:
+			return res, st, fmt.Errorf("source %s: %w: none of its %d notices has a date (the last good read had %d dated); check the page with `carrierwatch rules test %s`",
+				src.ID, ErrStructure, len(ns), st.Dated, src.URL)
+		}
+		st.Listed, st.Dated = len(ns), dated
 	}
 	res.Notices = ns
 	st.ETag = resp.Header.Get("ETag")

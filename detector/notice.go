@@ -39,6 +39,9 @@ type Source struct {
 	// Components (statuspage only) are the names of the page's components
 	// to watch ("SMS", "Voice"); none watches the whole page.
 	Components []string
+	// MaxAge is how old a dated notice may be and still be acted on
+	// (the caller's policy; the detector only carries it). 0: no limit.
+	MaxAge time.Duration
 }
 
 // Validate reports every problem with s at once.

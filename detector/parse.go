@@ -188,6 +188,11 @@ func pageItems(src Source, scope *goquery.Selection) []Notice {
 		}
 		href, _ := a.Attr("href")
 		link := resolveLink(src.URL, href)
+		// Breadcrumbs, tabs, pagers and banners have no link of the
+		// carrier's own to a notice: they are not notices.
+		if link == "" || !SameSite(src.URL, link) {
+			return true
+		}
 		title := nodesText(item.Find("h1, h2, h3, h4, h5, h6").First().Nodes...)
 		if title == "" {
 			title = nodesText(a.Nodes...)
@@ -195,11 +200,16 @@ func pageItems(src Source, scope *goquery.Selection) []Notice {
 		if title == "" {
 			title = normalize(text, itemTitleRunes)
 		}
-		key := link
-		if key == "" {
-			key = textKey(text)
+		// The date the index lists beside the item: a <time datetime>,
+		// else the first date in the item's text.
+		published := time.Time{}
+		if dt, ok := item.Find("time[datetime]").First().Attr("datetime"); ok {
+			published = ListedDate(dt)
 		}
-		ns = append(ns, newNotice(key, title, text, link, time.Time{}))
+		if published.IsZero() {
+			published = ListedDate(text)
+		}
+		ns = append(ns, newNotice(link, title, text, link, published))
 		return true
 	})
 	return ns

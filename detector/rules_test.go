@@ -190,7 +190,6 @@ func TestClassifyFixtures(t *testing.T) {
 			{"au携帯電話サービス", VerdictOutage, "利用しづらい"},
 			{"【復旧】一部地域", VerdictResolved, "【復旧】"},
 			{"設備メンテナンス", VerdictIgnored, "re:(?:工事|メンテナンス)に伴う"},
-			{"2022年5月1日 料金プラン改定", VerdictNone, ""},
 		}},
 	}
 	for _, tt := range tests {

@@ -51,7 +51,7 @@ func TestIncidentScopeRoundTrip(t *testing.T) {
 
 	out, err = db.ApplySignal(ctx, store.Signal{
 		CarrierID: "kddi", SourceID: "kddi/0", Hash: "h2", Key: "k", Title: "一部回復",
-		Verdict: store.VerdictNotResolved, Scope: carrierwatch.ScopeNational, Thread: inc.Thread,
+		Verdict: store.VerdictNotResolved, Partial: true, Scope: carrierwatch.ScopeNational, Thread: inc.Thread,
 	}, false)
 	if err != nil || !out.Updated {
 		t.Fatalf("update: %+v %v", out, err)

@@ -39,8 +39,18 @@ type Signal struct {
 	Areas []string
 	// StartedAt is the start the notice states; zero when it names none.
 	StartedAt time.Time
-	// Thread is the key of the notice thread the notice belongs to.
-	Thread string
+	// Thread is the key of the notice thread the notice belongs to (its
+	// link or GUID); ThreadTitle its title without status marks.
+	Thread      string
+	ThreadTitle string
+	// Partial marks a not-resolved notice that says the outage partly
+	// recovered (the incident's PartlyRecovered), rather than that it
+	// goes on.
+	Partial bool
+	// NoOpen lets the notice update or resolve the incident of its thread
+	// but never open one: a notice published after the fact, a regional
+	// notice under notify.regional: ignore.
+	NoOpen bool
 }
 
 func (sig Signal) scope() carrierwatch.Scope {
@@ -57,7 +67,12 @@ type Outcome struct {
 	Opened    bool
 	Updated   bool
 	Resolved  bool
-	Incident  *carrierwatch.Incident // the incident touched, if any
+	// ScopeChanged: an update moved the incident between national and
+	// regional.
+	ScopeChanged bool
+	Incident     *carrierwatch.Incident // the incident touched, if any
+	// AlsoResolved are further incidents a carrier-wide recovery ended.
+	AlsoResolved []*carrierwatch.Incident
 }
 
 // ApplySignal records a notice and moves the carrier's incident: an outage
@@ -69,10 +84,10 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := ms(s.now())
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO notices
-			(source_id, hash, key, carrier_id, verdict, rule, title, link, published_at, seen_at, thread, scope, areas)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(source_id, hash, key, carrier_id, verdict, rule, title, link, published_at, seen_at, thread, scope, areas, thread_title)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sig.SourceID, sig.Hash, sig.Key, sig.CarrierID, sig.Verdict, sig.Rule, sig.Title, sig.Link, ms(sig.Published), now,
-			sig.Thread, string(sig.scope()), areasJSON(sig.Areas))
+			sig.Thread, string(sig.scope()), areasJSON(sig.Areas), sig.ThreadTitle)
 		if err != nil {
 			return err
 		}
@@ -85,13 +100,25 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 			_, err := tx.ExecContext(ctx, `UPDATE notices SET dismissed = 1 WHERE source_id = ? AND hash = ?`, sig.SourceID, sig.Hash)
 			return err
 		}
-		inc, err := openIncident(ctx, tx, sig.CarrierID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		open, err := openIncidents(ctx, tx, sig.CarrierID)
+		if err != nil {
+			return err
+		}
+		inc, err := threadIncident(ctx, tx, open, sig)
+		if err != nil {
 			return err
 		}
 		switch sig.Verdict {
 		case VerdictOutage, VerdictNotResolved:
+			if inc == nil && sig.scope() == carrierwatch.ScopeNational {
+				// The same national outage told by another source or
+				// notice of the carrier: one incident, one mail.
+				inc = firstNational(open)
+			}
 			if inc == nil {
+				if sig.NoOpen {
+					return nil
+				}
 				if confirm {
 					out.Pending = true
 					return nil
@@ -106,6 +133,7 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 				}
 			} else {
 				out.Updated = true
+				out.ScopeChanged = sig.scope() != inc.Scope
 				if err := addEvent(ctx, tx, inc.ID, now, "update", sig); err != nil {
 					return err
 				}
@@ -114,22 +142,60 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 				}
 			}
 		case VerdictResolved:
-			if inc == nil {
+			var ends []*carrierwatch.Incident
+			switch {
+			case inc != nil:
+				ends = []*carrierwatch.Incident{inc}
+			case sig.scope() == carrierwatch.ScopeNational:
+				// An explicit carrier-wide recovery ends the carrier's
+				// national incidents, never a regional one: another
+				// area's recovery is not this area's.
+				for _, o := range open {
+					if o.Scope == carrierwatch.ScopeNational && !o.Manual {
+						ends = append(ends, o)
+					}
+				}
+			default:
+				// A regional recovery from another notice ends only
+				// incidents of exactly its areas.
+				for _, o := range open {
+					if o.Scope == carrierwatch.ScopeRegional && !o.Manual && sameAreas(o.Areas, sig.Areas) {
+						ends = append(ends, o)
+					}
+				}
+			}
+			if len(ends) == 0 {
 				// A recovery before confirmation: the pending outage
-				// notices of this carrier can no longer open anything.
-				_, err := tx.ExecContext(ctx, `UPDATE notices SET dismissed = 1 WHERE carrier_id = ? AND incident_id IS NULL AND verdict IN ('outage', 'not-resolved')`, sig.CarrierID)
-				if err != nil {
+				// notices of this thread (of the carrier, for a national
+				// recovery) can no longer open anything.
+				q := `UPDATE notices SET dismissed = 1 WHERE carrier_id = ? AND incident_id IS NULL AND verdict IN ('outage', 'not-resolved')`
+				args := []any{sig.CarrierID}
+				if sig.scope() != carrierwatch.ScopeNational {
+					q += ` AND (key = ? OR (thread_title <> '' AND thread_title = ?))`
+					args = append(args, sig.Key, sig.ThreadTitle)
+				}
+				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 					return err
 				}
 				_, err = tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, sig.CarrierID)
 				return err
 			}
-			if err := addEvent(ctx, tx, inc.ID, now, "resolve", sig); err != nil {
-				return err
+			for _, e := range ends {
+				if err := addEvent(ctx, tx, e.ID, now, "resolve", sig); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE incidents SET state = 'resolved', partly_recovered = 0, updated_at = ?, resolved_at = ? WHERE id = ?`, now, now, e.ID); err != nil {
+					return err
+				}
+				if e != ends[0] {
+					r, err := getIncident(ctx, tx, e.ID)
+					if err != nil {
+						return err
+					}
+					out.AlsoResolved = append(out.AlsoResolved, r)
+				}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET state = 'resolved', updated_at = ?, resolved_at = ? WHERE id = ?`, now, now, inc.ID); err != nil {
-				return err
-			}
+			inc = ends[0]
 			out.Resolved = true
 		default:
 			return nil
@@ -156,26 +222,32 @@ func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present []string
 	var out Outcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := ms(s.now())
-		if inc, err := openIncident(ctx, tx, carrierID); err == nil && inc != nil {
-			_, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID)
-			return err
-		}
 		var pending Signal
 		var published int64
 		var scope, areas string
-		err := tx.QueryRowContext(ctx, `SELECT source_id, hash, key, title, link, verdict, rule, published_at, thread, scope, areas FROM notices
+		err := tx.QueryRowContext(ctx, `SELECT source_id, hash, key, title, link, verdict, rule, published_at, thread, scope, areas, thread_title FROM notices
 			WHERE carrier_id = ? AND incident_id IS NULL AND dismissed = 0 AND verdict IN ('outage', 'not-resolved') ORDER BY seen_at DESC LIMIT 1`, carrierID).
 			Scan(&pending.SourceID, &pending.Hash, &pending.Key, &pending.Title, &pending.Link, &pending.Verdict, &pending.Rule, &published,
-				&pending.Thread, &scope, &areas)
-		if err == nil {
-			pending.Scope = carrierwatch.Scope(scope)
-			_ = json.Unmarshal([]byte(areas), &pending.Areas)
-		}
+				&pending.Thread, &scope, &areas, &pending.ThreadTitle)
 		if errors.Is(err, sql.ErrNoRows) {
 			_, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID)
 			return err
 		}
 		if err != nil {
+			return err
+		}
+		pending.CarrierID = carrierID
+		pending.Scope = carrierwatch.Scope(scope)
+		_ = json.Unmarshal([]byte(areas), &pending.Areas)
+		open, err := openIncidents(ctx, tx, carrierID)
+		if err != nil {
+			return err
+		}
+		if inc, err := threadIncident(ctx, tx, open, pending); err != nil {
+			return err
+		} else if inc != nil || pending.scope() == carrierwatch.ScopeNational && firstNational(open) != nil {
+			// Its thread (or the carrier's national outage) is open already.
+			_, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID)
 			return err
 		}
 		if !slices.Contains(present, pending.Hash) {
@@ -194,7 +266,6 @@ func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present []string
 			out.Pending = true
 			return nil
 		}
-		pending.CarrierID = carrierID
 		inc, err := insertIncident(ctx, tx, pending, "", false, now)
 		if err != nil {
 			return err
@@ -369,8 +440,95 @@ func getIncident(ctx context.Context, q queryer, id int64) (*carrierwatch.Incide
 	return scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
 }
 
+// openIncident returns one open incident of the carrier: a national one
+// first, the oldest first.
 func openIncident(ctx context.Context, q queryer, carrierID string) (*carrierwatch.Incident, error) {
-	return scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE carrier_id = ? AND state = 'open'`, carrierID))
+	return scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE carrier_id = ? AND state = 'open'
+		ORDER BY scope = 'national' DESC, id LIMIT 1`, carrierID))
+}
+
+// openIncidents returns the carrier's open incidents, oldest first.
+func openIncidents(ctx context.Context, tx *sql.Tx, carrierID string) ([]*carrierwatch.Incident, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE carrier_id = ? AND state = 'open' ORDER BY id`, carrierID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*carrierwatch.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// threadIncident returns the open incident of sig's notice thread: the one
+// opened by a notice with the same key (link or GUID), or one that a notice
+// with that key already updated, or the one whose thread title is sig's.
+// nil when the notice starts a thread of its own.
+func threadIncident(ctx context.Context, tx *sql.Tx, open []*carrierwatch.Incident, sig Signal) (*carrierwatch.Incident, error) {
+	if len(open) == 0 {
+		return nil, nil
+	}
+	for _, o := range open {
+		if sig.Thread != "" && o.Thread == sig.Thread {
+			return o, nil
+		}
+	}
+	if sig.Key != "" {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT n.incident_id FROM notices n JOIN incidents i ON i.id = n.incident_id
+			WHERE n.carrier_id = ? AND n.key = ? AND i.state = 'open' ORDER BY n.seen_at DESC LIMIT 1`, sig.CarrierID, sig.Key).Scan(&id)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		for _, o := range open {
+			if o.ID == id {
+				return o, nil
+			}
+		}
+	}
+	if sig.ThreadTitle != "" {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM incidents WHERE carrier_id = ? AND state = 'open' AND thread_title = ? ORDER BY id LIMIT 1`,
+			sig.CarrierID, sig.ThreadTitle).Scan(&id)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		for _, o := range open {
+			if o.ID == id {
+				return o, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// firstNational returns the oldest open national incident that a notice
+// opened (not an admin), or nil.
+func firstNational(open []*carrierwatch.Incident) *carrierwatch.Incident {
+	for _, o := range open {
+		if o.Scope == carrierwatch.ScopeNational && !o.Manual {
+			return o
+		}
+	}
+	return nil
+}
+
+// sameAreas reports whether a and b name the same areas, in any order.
+func sameAreas(a, b []string) bool {
+	if len(a) != len(b) || len(a) == 0 {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // insertIncident opens an incident from sig (its carrier, title, link,
@@ -381,12 +539,12 @@ func insertIncident(ctx context.Context, tx *sql.Tx, sig Signal, note string, ma
 		m = 1
 	}
 	partly := 0
-	if sig.Verdict == VerdictNotResolved {
+	if sig.Partial {
 		partly = 1
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (carrier_id, state, title, url, note, manual, opened_at, updated_at, scope, areas, partly_recovered, started_at, thread)
-		VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		sig.CarrierID, sig.Title, sig.Link, note, m, now, now, string(sig.scope()), areasJSON(sig.Areas), partly, ms(sig.StartedAt), sig.Thread)
+	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (carrier_id, state, title, url, note, manual, opened_at, updated_at, scope, areas, partly_recovered, started_at, thread, thread_title)
+		VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sig.CarrierID, sig.Title, sig.Link, note, m, now, now, string(sig.scope()), areasJSON(sig.Areas), partly, ms(sig.StartedAt), sig.Thread, sig.ThreadTitle)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +561,7 @@ func insertIncident(ctx context.Context, tx *sql.Tx, sig Signal, note string, ma
 // incident had none.
 func updateIncident(ctx context.Context, tx *sql.Tx, inc *carrierwatch.Incident, sig Signal, now int64) error {
 	partly := 0
-	if sig.Verdict == VerdictNotResolved {
+	if sig.Partial {
 		partly = 1
 	}
 	scope, areas := string(inc.Scope), areasJSON(inc.Areas)

@@ -131,6 +131,10 @@ type Incident struct {
 	// notice's link or GUID, else its title without status marks); "" for
 	// manual incidents.
 	Thread string
+	// DataOnly is true while the latest notice of the thread names data
+	// service only (no voice, no SMS): SMS codes and voice calls may well
+	// still work, so its campaign waits for an admin's approval.
+	DataOnly bool
 }
 
 // Mail is one rendered message ready for a transport.

@@ -51,10 +51,15 @@ var (
 	partialRe     = regexp.MustCompile(`(?:一部|ほぼ|順次|概ね|おおむね|徐々に|応急的?な?|仮)(?:回復|復旧)|(?:回復|復旧)(?:し|いたし)ました|回復傾向|回復しつつ|回復してきて|\d+%程度(?:回復|復旧)|は(?:回復|復旧)`)
 	// statusMarkRe removes the marks carriers add to a title as a
 	// notice evolves: 【復旧】【続報】【第2報】, （7月3日9時現在）, （更新）.
-	statusMarkRe = regexp.MustCompile(`【[^】]{0,12}】|[(\[〔][^)\]〕]{0,30}(?:現在|時点|更新|追記|復旧|回復|解消|続報|第\d+報|最終報)[^)\]〕]{0,10}[)\]〕]|第\d+報|続報|最終報|(?:^|\s)(?:更新|追記)\s*[:：]`)
+	statusMarkRe = regexp.MustCompile(`【[^】]{0,12}】|[(\[〔][^)\]〕]{0,30}(?:現在|時点|更新|追記|復旧|回復|解消|続報|第\d+報|最終報|お詫び|重要|障害|発生中|解決)[^)\]〕]{0,10}[)\]〕]|第\d+報|続報|最終報|(?:^|\s)(?:更新|追記)\s*[:：]`)
 	// startRe finds a stated start: 2022年7月2日(土)1時35分頃より, 7月2日 午前1時35分ごろから, 発生日時 2024年1月1日 16:10.
-	startRe = regexp.MustCompile(`(?:(\d{4})年\s*)?(\d{1,2})月\s*(\d{1,2})日\s*(?:\([^)]{1,3}\)\s*)?(午前|午後)?\s*(\d{1,2})(?:時|:)\s*(?:(\d{1,2})分?)?\s*(?:頃|ごろ)?\s*(?:より|から|~|〜|に発生|発生)`)
+	startRe    = regexp.MustCompile(`(?:(\d{4})年\s*)?(\d{1,2})月\s*(\d{1,2})日\s*(?:\([^)]{1,3}\)\s*)?(午前|午後)?\s*(\d{1,2})(?:時|:)\s*(?:(\d{1,2})分?)?\s*(?:頃|ごろ)?\s*(?:より|から|~|〜|に発生|発生)`)
 	startLabel = regexp.MustCompile(`(?:発生日時|発生時刻|発生時間|日時)\s*[:：]?\s*`)
+	// ongoingRe: the notice says, in the present, that something is still
+	// hard to use or affected (「…の一部でご利用いただけない状況です」
+	// beside 「能登町は復旧いたしました」). Such a notice is no recovery,
+	// whatever else it says.
+	ongoingRe = regexp.MustCompile(`(?:しづらい|しにくい|できない|いただけない|つながりにくい|繋がりにくい|つながらない|繋がらない)(?:状況|状態)(?:です|となって(?:おります|います)|になって(?:おります|います)|が(?:発生し|続い|継続し)て(?:おります|います)|でございます)|(?:つながりにくく|繋がりにくく|つながらなく|しづらく|しにくく|できなく)なって(?:おります|います)|影響が(?:出て|発生して|続いて)(?:おります|います)`)
 )
 
 // jst is Japan's time zone: carriers state times in it.
@@ -121,8 +126,10 @@ func (r *Rules) Service(n Notice) (service, rule string) {
 	return ServiceMobile, ""
 }
 
-// Analyze reads one notice: its verdict (ClassifyNotice, and ignored for a
-// notice about another service), scope and areas, service, stated start,
+// Analyze reads one notice: its verdict (ClassifyNotice; ignored for a
+// notice about another service; not-resolved for a recovery that still says,
+// in the present, that something is hard to use, unless its title announces
+// the recovery), scope and areas, service, stated start,
 // thread and whether it was published after the fact. ref is when the
 // notice was published or seen, for the year of a stated start.
 func (r *Rules) Analyze(n Notice, ref time.Time) Analysis {
@@ -135,6 +142,12 @@ func (r *Rules) Analyze(n Notice, ref time.Time) Analysis {
 		a.Rule = "not_mobile:" + a.Rule
 	} else {
 		a.Verdict, a.Rule = r.ClassifyNotice(n)
+		if a.Verdict == VerdictResolved {
+			titleSays, _ := r.classify(n.Title, n.Title)
+			if m := ongoingRe.FindString(Normalize(text)); m != "" && titleSays != VerdictResolved {
+				a.Verdict, a.Rule = VerdictNotResolved, "still ongoing: "+m
+			}
+		}
 	}
 	a.Scope, a.Areas = Scope(text)
 	norm := Normalize(text)

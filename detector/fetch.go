@@ -91,6 +91,10 @@ type State struct {
 	// structure (ErrStructure).
 	Listed int `json:"listed,omitempty"`
 	Dated  int `json:"dated,omitempty"`
+	// Broken is true while the last poll got an answer whose structure is
+	// wrong (ErrStructure, ErrNoSelection, ErrNotFeed): unlike a timeout,
+	// it will not pass by itself; an admin must look.
+	Broken bool `json:"broken,omitempty"`
 }
 
 // Result is what one successful or failed poll saw.
@@ -257,6 +261,7 @@ func (f *Fetcher) Poll(ctx context.Context, src Source, st State) (Result, State
 	if err != nil {
 		next.Failures++
 		next.LastError = truncate(err.Error(), maxErrorLen)
+		next.Broken = errors.Is(err, ErrStructure) || errors.Is(err, ErrNoSelection) || errors.Is(err, ErrNotFeed)
 		delay := f.jitter(f.backoffCeiling(next.Failures))
 		var se *StatusError
 		if errors.As(err, &se) && se.RetryAfter > 0 {
@@ -266,6 +271,7 @@ func (f *Fetcher) Poll(ctx context.Context, src Source, st State) (Result, State
 	} else {
 		next.Failures = 0
 		next.LastError = ""
+		next.Broken = false
 		next.RetryAt = time.Time{}
 		next.LastSuccess = start
 	}

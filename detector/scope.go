@@ -54,12 +54,12 @@ var (
 	// regionRe finds 地方 and wide areas where they name a place: with
 	// 地方/エリア/地域/圏 after them, or the words that never mean anything
 	// else (東日本, 西日本, 首都圏, 甲信越).
-	regionRe = regexp.MustCompile(`(東北|関東甲信越|関東|甲信越|北陸|東海|中部|近畿|関西|中国|四国|九州|沖縄)(?:地方|エリア|地域|圏|の一部|各県|全域)|東日本|西日本|首都圏|甲信越`)
+	regionRe = regexp.MustCompile(`(東北|関東甲信越|関東|甲信越|北陸|東海|中部|近畿|関西|中国|四国|九州|沖縄)(?:地方|エリア|地域|圏|の一部|各県|全域|\d+都\d+県|\d+[都府]?県)|東日本|西日本|首都圏|関東甲信越|甲信越`)
 	// notPlaceRe removes company names that contain area words (NTT東日本,
 	// JR西日本, 東日本大震災) before areas are looked for.
 	notPlaceRe = regexp.MustCompile(`(?:NTT|JR|エヌ・ティ・ティ)\s*(?:東日本|西日本|東海|九州|四国)|東日本大震災|西日本豪雨|九州北部豪雨`)
 	// nationalRe says the whole network is affected.
-	nationalRe = regexp.MustCompile(`全国(?:的|で|の|に|エリア|各地|規模)|エリア\s*[:：]?\s*全国|全エリア|すべてのエリア|全ての地域`)
+	nationalRe = regexp.MustCompile(`全国(?:的|で|の|に|エリア|各地|規模)|エリア\s*[:：]?\s*全国`)
 	// somewhereRe is a regional notice that names no area.
 	somewhereRe = regexp.MustCompile(`一部(?:の)?(?:エリア|地域|地区)|一部エリア`)
 )
@@ -75,21 +75,26 @@ func Areas(text string) []string {
 	}
 	var hits []hit
 	for _, p := range prefectures {
-		short := strings.TrimRight(p, "都府県")
-		if p == "北海道" {
-			short = p
+		if i := strings.Index(text, p); i >= 0 {
+			hits = append(hits, hit{i, p})
+			continue
 		}
-		for _, name := range []string{p, short} {
-			if i := strings.Index(text, name); i >= 0 && (name == p || len([]rune(short)) >= 2) {
-				// A bare name counts only where it is not part of a longer
-				// word (京都 in 東京都, 山口 in a person's name is rare in
-				// notices; 東京 and 大阪 are common).
-				if name != p && !bareOK(p) {
-					continue
-				}
+		// Lists often drop 県: 「青森、岩手、秋田…の6県」. A bare name
+		// counts where a list separator, の or 県 follows it (東京 and
+		// 大阪 anywhere).
+		short := strings.TrimRight(p, "都府県")
+		if short == p || len([]rune(short)) < 2 {
+			continue
+		}
+		re := bareRe(short)
+		if bareOK(p) {
+			if i := strings.Index(text, short); i >= 0 {
 				hits = append(hits, hit{i, p})
-				break
 			}
+			continue
+		}
+		if loc := re.FindStringIndex(text); loc != nil {
+			hits = append(hits, hit{loc[0], p})
 		}
 	}
 	for _, m := range regionRe.FindAllStringSubmatchIndex(text, -1) {
@@ -115,6 +120,19 @@ func Areas(text string) []string {
 	}
 	return out
 }
+
+// bareRe matches a prefecture name without 県 where a list goes on after
+// it: 「岩手、」「福島の6県」「山梨・長野」.
+func bareRe(short string) *regexp.Regexp { return bareRes[short] }
+
+var bareRes = func() map[string]*regexp.Regexp {
+	m := map[string]*regexp.Regexp{}
+	for _, p := range prefectures {
+		short := strings.TrimRight(p, "都府県")
+		m[short] = regexp.MustCompile(regexp.QuoteMeta(short) + `(?:[、,・]|の\d|の[一-龥]{0,2}県|両県|各県|など)`)
+	}
+	return m
+}()
 
 // bareOK lists the prefectures whose name without 都/府/県 notices use alone.
 func bareOK(pref string) bool {

@@ -247,7 +247,7 @@ func (e *Engine) Poll(ctx context.Context) (*PollResult, error) {
 			case added:
 				e.Logger.Warn("new source of a carrier already watched: recording its current notices without acting on them", "source", d.src.ID, "url", d.src.URL)
 			}
-			outage, err := e.applyNotices(ctx, c, d.src, d.result.Notices, rebaseline, res)
+			outage, err := e.applyNotices(ctx, c, d.src, d.result.Notices, rebaseline, d.fresh, res)
 			if err != nil {
 				return res, err
 			}
@@ -313,20 +313,47 @@ func order(ns []detector.Notice) []detector.Notice {
 	return out
 }
 
-// applyNotices classifies a source's notices and applies the new ones. It
+// applyNotices analyses a source's notices and applies the new ones. It
 // returns the hashes of the outage notices the source currently publishes.
-func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detector.Source, notices []detector.Notice, recordOnly bool, res *PollResult) ([]string, error) {
+// recordOnly records every notice without acting on it; first is the
+// source's first successful read: it acts only on dated notices within
+// max_age (a single notice page, which carries no date, is read as
+// current).
+func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detector.Source, notices []detector.Notice, recordOnly, first bool, res *PollResult) ([]string, error) {
 	var outage []string
+	cfg := e.Config()
 	rules := c.CompiledRules()
+	now := time.Now()
+	list := src.Type == detector.TypeFeed || src.Items != ""
 	for _, n := range order(notices) {
-		v, rule := rules.ClassifyNotice(n)
-		verdict := string(v)
-		if !recordOnly && (v == detector.VerdictOutage || v == detector.VerdictNotResolved) {
+		ref := n.Published
+		if ref.IsZero() {
+			ref = now
+		}
+		a := rules.Analyze(n, ref)
+		verdict := string(a.Verdict)
+		stale := !n.Published.IsZero() && src.MaxAge > 0 && now.Sub(n.Published) > src.MaxAge
+		undatedFirst := first && list && n.Published.IsZero()
+		record := recordOnly || stale || undatedFirst
+		link := n.Link
+		if link != "" && !detector.SameSite(src.URL, link) {
+			// A spoofed or hijacked feed must not put its link into
+			// official mails.
+			e.Logger.Warn("notice link leaves the source's site: kept out of mails", "source", src.ID, "source_url", src.URL, "link", carrierwatch.OneLine(link, 200))
+			link = ""
+		}
+		homeNational := a.Scope == detector.ScopeRegional && detector.Overlaps(a.Areas, cfg.Notify.HomeRegions)
+		noOpen := a.AfterTheFact || a.Scope == detector.ScopeRegional && !homeNational && cfg.Notify.Regional == config.RegionalIgnore
+		acting := !record && (a.Verdict == detector.VerdictOutage || a.Verdict == detector.VerdictNotResolved)
+		if acting && !noOpen {
 			outage = append(outage, n.Hash)
 		}
 		out, err := e.Store.ApplySignal(ctx, store.Signal{
-			CarrierID: c.ID, SourceID: src.ID, Hash: n.Hash, Key: n.Key, Title: n.Title, Link: n.Link,
-			Published: n.Published, Verdict: verdict, Rule: rule, RecordOnly: recordOnly,
+			CarrierID: c.ID, SourceID: src.ID, Hash: n.Hash, Key: n.Key, Title: n.Title, Link: link,
+			Published: n.Published, Verdict: verdict, Rule: a.Rule, RecordOnly: record,
+			Scope: carrierwatch.Scope(a.Scope), Areas: a.Areas, StartedAt: a.StartedAt,
+			Thread: n.Key, ThreadTitle: a.Thread, Partial: a.Partial, NoOpen: noOpen,
+			DataOnly: a.Service == detector.ServiceData,
 		}, c.ConfirmPolls > 1)
 		if err != nil {
 			return outage, err
@@ -338,24 +365,56 @@ func (e *Engine) applyNotices(ctx context.Context, c *config.Carrier, src detect
 		if e.Observer != nil {
 			e.Observer.Signal(c.ID, verdict)
 		}
-		log := e.Logger.With("carrier", c.ID, "source", src.ID, "verdict", verdict, "rule", rule, "title", carrierwatch.OneLine(n.Title, 160))
+		log := e.Logger.With("carrier", c.ID, "source", src.ID, "verdict", verdict, "rule", a.Rule, "scope", a.Scope,
+			"areas", strings.Join(a.Areas, ","), "title", carrierwatch.OneLine(n.Title, 160))
 		switch {
 		case out.Opened:
-			log.Warn("incident opened", "incident_id", out.Incident.ID, "link", n.Link)
+			log.Warn("incident opened", "incident_id", out.Incident.ID, "link", link)
 			res.Opened = append(res.Opened, out.Incident)
 		case out.Resolved:
 			log.Warn("incident resolved", "incident_id", out.Incident.ID)
 			res.Resolved = append(res.Resolved, out.Incident)
+			for _, also := range out.AlsoResolved {
+				log.Warn("incident resolved by a carrier-wide recovery", "incident_id", also.ID)
+				res.Resolved = append(res.Resolved, also)
+			}
 		case out.Updated:
-			log.Info("incident updated", "incident_id", out.Incident.ID)
+			log.Info("incident updated", "incident_id", out.Incident.ID, "scope_changed", out.ScopeChanged)
 			res.Updated = append(res.Updated, out.Incident)
+			if out.ScopeChanged {
+				e.invalidate() // plan again: the hold for approval may end
+			}
 		case out.Pending:
 			log.Info("outage signal waiting for confirmation", "confirm_polls", c.ConfirmPolls)
+		case record && stale:
+			log.Info("notice older than max_age recorded, not acted on", "published", n.Published.Format(time.DateOnly), "max_age", src.MaxAge)
+		case record && undatedFirst:
+			log.Info("undated notice on a source's first read recorded, not acted on")
+		case noOpen && acting:
+			log.Info("notice recorded: it opens nothing", "after_the_fact", a.AfterTheFact, "regional", cfg.Notify.Regional)
 		default:
 			log.Debug("notice recorded")
 		}
 	}
 	return outage, nil
+}
+
+// HoldReason says why an open incident's outage campaign waits for an
+// admin's approval under cfg, or "" when it does not: a regional outage
+// outside notify.home_regions under notify.regional: approve, or a
+// data-only outage (the mail would tell phone users their SMS may not
+// arrive, which a data outage does not say).
+func HoldReason(cfg *config.Config, inc *carrierwatch.Incident) string {
+	if inc.Manual {
+		return ""
+	}
+	if inc.Scope == carrierwatch.ScopeRegional && !detector.Overlaps(inc.Areas, cfg.Notify.HomeRegions) && cfg.Notify.Regional != config.RegionalNotify {
+		return "regional outage (" + strings.Join(inc.Areas, ", ") + ") outside notify.home_regions"
+	}
+	if inc.DataOnly {
+		return "the carrier names data service only, not voice or SMS"
+	}
+	return ""
 }
 
 // Planner returns a planner for the current config.
@@ -416,7 +475,15 @@ func (e *Engine) Plan(ctx context.Context) (planned int, err error) {
 				e.Logger.Error("open incident of a carrier that is no longer configured; resolve it or restore the carrier", "incident_id", inc.ID, "carrier", inc.CarrierID)
 				continue
 			}
-			r, err := p.PlanOutage(ctx, inc, CarrierFor(c), false)
+			pl := p
+			if reason := HoldReason(cfg, inc); reason != "" {
+				held := *p
+				held.Config.RequireApproval = true
+				pl = &held
+				e.Logger.Warn("outage campaign held for approval", "incident_id", inc.ID, "carrier", inc.CarrierID, "reason", reason,
+					"approve", "carrierwatch campaigns approve ID (see carrierwatch campaigns list)")
+			}
+			r, err := pl.PlanOutage(ctx, inc, CarrierFor(c), false)
 			if err != nil {
 				return planned, err
 			}

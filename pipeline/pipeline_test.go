@@ -131,7 +131,7 @@ func TestIndexPageOldRecoveryBesideNewOutage(t *testing.T) {
 	e, rec := engine(t, fmt.Sprintf(`  - id: kddi
     name: au
     match: {prefixes: ["+81908"]}
-    sources: [{type: page, url: "%s/src", items: "ul.news li"}]`, srv.URL))
+    sources: [{type: page, url: "%s/src", items: "ul.news li", max_age: 9000d}]`, srv.URL)) // the fixture's items are dated 2022
 	res, err := e.Once(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestOpenedAndResolvedInOnePollMailsNobody(t *testing.T) {
 	e, rec := engine(t, fmt.Sprintf(`  - id: sb
     name: SoftBank
     match: {prefixes: ["+81908"]}
-    sources: [{type: feed, url: "%s/src"}]`, srv.URL))
+    sources: [{type: feed, url: "%s/src", max_age: 9000d}]`, srv.URL)) // the fixture's items are of 2018
 	res, err := e.Once(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -164,10 +164,12 @@ func TestOpenedAndResolvedInOnePollMailsNobody(t *testing.T) {
 
 func TestConfirmPollsAndGUIDChurn(t *testing.T) {
 	srv := newServer(t, "")
+	// Dated: a source's first read acts only on dated notices within max_age.
+	published := time.Now().Add(-time.Hour).Format(time.RFC1123Z)
 	feed := func(guid int) []byte {
 		return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
-<item><title>通信障害が発生しています</title><guid>g-%d</guid><description>音声通話がご利用しづらい状況です</description></item>
-</channel></rss>`, guid)
+<item><title>通信障害が発生しています</title><guid>g-%d</guid><pubDate>%s</pubDate><description>音声通話がご利用しづらい状況です</description></item>
+</channel></rss>`, guid, published)
 	}
 	srv.body.Store(feed(1))
 	e, rec := engine(t, fmt.Sprintf(`  - id: sb

@@ -70,6 +70,7 @@ func (s *Service) Readiness(ctx context.Context, now time.Time) Readiness {
 	} else {
 		add(ageCheck("poll", s.engine.LastPoll(), now, pollLimit, "no poll has reached a source yet"))
 	}
+	add(s.sourcesCheck(ctx))
 
 	syncLimit, err := limitFor(cfg.Schedule.DirectorySync, syncLimitFactor, syncGrace, now)
 	if err != nil {

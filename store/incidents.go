@@ -51,6 +51,8 @@ type Signal struct {
 	// but never open one: a notice published after the fact, a regional
 	// notice under notify.regional: ignore.
 	NoOpen bool
+	// DataOnly: the notice names data service only (no voice, no SMS).
+	DataOnly bool
 }
 
 func (sig Signal) scope() carrierwatch.Scope {
@@ -408,17 +410,17 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-const incidentCols = `id, carrier_id, state, title, url, note, manual, opened_at, updated_at, resolved_at, scope, areas, partly_recovered, started_at, thread`
+const incidentCols = `id, carrier_id, state, title, url, note, manual, opened_at, updated_at, resolved_at, scope, areas, partly_recovered, started_at, thread, data_only`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanIncident(r scanner) (*carrierwatch.Incident, error) {
 	var inc carrierwatch.Incident
-	var manual, partly int
+	var manual, partly, dataOnly int
 	var opened, updated, resolved, started int64
 	var areas string
 	if err := r.Scan(&inc.ID, &inc.CarrierID, &inc.State, &inc.Title, &inc.URL, &inc.Note, &manual, &opened, &updated, &resolved,
-		&inc.Scope, &areas, &partly, &started, &inc.Thread); err != nil {
+		&inc.Scope, &areas, &partly, &started, &inc.Thread, &dataOnly); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -426,6 +428,7 @@ func scanIncident(r scanner) (*carrierwatch.Incident, error) {
 	}
 	inc.Manual = manual != 0
 	inc.PartlyRecovered = partly != 0
+	inc.DataOnly = dataOnly != 0
 	inc.OpenedAt, inc.UpdatedAt, inc.ResolvedAt, inc.StartedAt = fromMS(opened), fromMS(updated), fromMS(resolved), fromMS(started)
 	if err := json.Unmarshal([]byte(areas), &inc.Areas); err != nil {
 		return nil, fmt.Errorf("incident %d: areas %q: %w", inc.ID, areas, err)
@@ -542,9 +545,9 @@ func insertIncident(ctx context.Context, tx *sql.Tx, sig Signal, note string, ma
 	if sig.Partial {
 		partly = 1
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (carrier_id, state, title, url, note, manual, opened_at, updated_at, scope, areas, partly_recovered, started_at, thread, thread_title)
-		VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		sig.CarrierID, sig.Title, sig.Link, note, m, now, now, string(sig.scope()), areasJSON(sig.Areas), partly, ms(sig.StartedAt), sig.Thread, sig.ThreadTitle)
+	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (carrier_id, state, title, url, note, manual, opened_at, updated_at, scope, areas, partly_recovered, started_at, thread, thread_title, data_only)
+		VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sig.CarrierID, sig.Title, sig.Link, note, m, now, now, string(sig.scope()), areasJSON(sig.Areas), partly, ms(sig.StartedAt), sig.Thread, sig.ThreadTitle, b2i(sig.DataOnly))
 	if err != nil {
 		return nil, err
 	}
@@ -572,8 +575,8 @@ func updateIncident(ctx context.Context, tx *sql.Tx, inc *carrierwatch.Incident,
 	if started == 0 {
 		started = ms(sig.StartedAt)
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE incidents SET updated_at = ?, partly_recovered = ?, scope = ?, areas = ?, started_at = ? WHERE id = ?`,
-		now, partly, scope, areas, started, inc.ID)
+	_, err := tx.ExecContext(ctx, `UPDATE incidents SET updated_at = ?, partly_recovered = ?, scope = ?, areas = ?, started_at = ?, data_only = ? WHERE id = ?`,
+		now, partly, scope, areas, started, b2i(sig.DataOnly), inc.ID)
 	return err
 }
 

@@ -61,7 +61,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("no carrier %q in %s", *carrierID, *path)
 	}
 	out := tw(stdout)
-	fmt.Fprintln(out, "INPUT\tNOTICE\tCARRIER\tVERDICT\tRULE")
+	fmt.Fprintln(out, "INPUT\tNOTICE\tCARRIER\tVERDICT\tRULE\tSCOPE\tTHREAD")
 	failed := false
 	for _, in := range fs.Args() {
 		body, ctype, err := readInput(ctx, in)
@@ -91,8 +91,16 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, n := range notices {
 			for _, ci := range carriers {
 				c := &cfg.Carriers[ci]
-				v, rule := c.CompiledRules().ClassifyNotice(n)
-				fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\n", in, cell(n.Title, 60), c.ID, v, cell(rule, 40))
+				a := c.CompiledRules().Analyze(n, n.Published)
+				scope := a.Scope
+				if len(a.Areas) > 0 {
+					scope += " (" + strings.Join(a.Areas, "、") + ")"
+				}
+				thread := n.Key
+				if a.Thread != "" {
+					thread = a.Thread
+				}
+				fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in, cell(n.Title, 60), c.ID, a.Verdict, cell(a.Rule, 40), cell(scope, 40), cell(thread, 50))
 			}
 		}
 	}
@@ -245,6 +253,7 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if inc.Note != "" {
 				fmt.Fprintf(stdout, "note:     %s\n", inc.Note)
 			}
+			printScope(stdout, inc)
 			fmt.Fprintln(stdout, "\nHistory:")
 			out := tw(stdout)
 			for _, e := range d.Events {

@@ -22,7 +22,7 @@ func TestPageEditedInPlace(t *testing.T) {
 	smtp := smtptest.Start(t, smtptest.Options{})
 	cfg := writeConfig(t, pages.URL, smtp.Addr, "")
 	raw, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, []byte(strings.Replace(string(raw), `{type: feed, url: "`+pages.URL+`/feed"}`,
+	os.WriteFile(cfg, []byte(strings.Replace(string(raw), `{type: feed, url: "`+pages.URL+`/feed", max_age: 9000d}`,
 		`{type: page, url: "`+pages.URL+`/feed", selector: "main"}`, 1)), 0o600)
 
 	if _, err := runCmd(t, "once", "--config", cfg); err != nil {
@@ -337,6 +337,7 @@ func TestRulesTest(t *testing.T) {
 	}
 	for _, want := range []string{
 		"【お詫び】音声通話", "outage", "【一部回復】", "not-resolved", "設備工事のお知らせ", "ignored", "ほぼ回復",
+		"SCOPE", "THREAD", "national",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rules test output lacks %q:\n%s", want, out)

@@ -54,7 +54,7 @@ func newGraphEnvFor(t *testing.T, feedURL string, tenant graphtest.Tenant) *grap
     name: au
     match: {prefixes: [%s]}
     sources:
-      - {type: feed, url: "%s/feed"}
+      - {type: feed, url: "%s/feed", max_age: 9000d} # the fixtures are of 2021
 `, strings.Join(quoted, ", "), feedURL))
 }
 

@@ -5,3 +5,6 @@
 ALTER TABLE incidents ADD COLUMN thread_title TEXT NOT NULL DEFAULT '';
 ALTER TABLE notices ADD COLUMN thread_title TEXT NOT NULL DEFAULT '';
 CREATE INDEX notices_key ON notices(carrier_id, key);
+-- Whether the latest notice of the thread names data service only (no
+-- voice, no SMS): such a campaign is held for approval.
+ALTER TABLE incidents ADD COLUMN data_only INTEGER NOT NULL DEFAULT 0;

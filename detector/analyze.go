@@ -136,6 +136,14 @@ func (r *Rules) Analyze(n Notice, ref time.Time) Analysis {
 	var a Analysis
 	text := n.ClassifyText()
 	a.Thread = ThreadTitle(n.Title)
+	if n.Verdict != "" {
+		// The source states the verdict (a statuspage): it covers the
+		// carrier's whole network and is read no further.
+		a.Verdict, a.Rule = n.Verdict, n.Rule
+		a.Scope, a.Service = ScopeNational, ServiceMobile
+		a.Partial = a.Verdict == VerdictNotResolved
+		return a
+	}
 	a.Service, a.Rule = r.Service(n)
 	if a.Service == ServiceOther {
 		a.Verdict = VerdictIgnored

@@ -114,7 +114,7 @@ func TestMailWording(t *testing.T) {
 	if i, j := strings.Index(body, link), strings.Index(body, "対象のアカウント"); i < 0 || i > j {
 		t.Errorf("phone-only text: filled form link at %d, account at %d:\n%s", i, j, body)
 	}
-	for _, w := range []string{"このフォームはサインインしなくても使えます", "お問い合わせフォームを開く", "電話番号だけで、ほかの方法ではサインインできない", "パスキーを登録してください", "検知日時", `<span style="white-space: nowrap;">`} {
+	for _, w := range []string{"このフォームはサインインしなくても使えます", "お問い合わせフォームを開く", "電話番号だけで、ほかの方法ではサインインできない", "パスキーを登録してください", "発生日時", `<span style="white-space: nowrap;">`} {
 		if !strings.Contains(body, w) {
 			t.Errorf("phone-only mail lacks %q", w)
 		}

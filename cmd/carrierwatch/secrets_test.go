@@ -105,7 +105,8 @@ func leaks(out string) []string {
 }
 
 // authFailure is how the relay's refusal shows (535 5.7.8).
-var authFailure = regexp.MustCompile(`535|(?i)authentication failed|invalid credentials`)
+// Not a bare "535": log timestamps (".535Z") and temp paths hold it.
+var authFailure = regexp.MustCompile(`535 5\.7\.8|(?i)authentication failed|invalid credentials`)
 
 // TestSecretNeverLogged configures the SMTP password through password_file,
 // lets the relay refuse it, and checks that the password is in no log line

@@ -8,6 +8,7 @@ import (
 
 	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/detector"
+	"github.com/carrierwatch/carrierwatch/internal/fixtures"
 )
 
 func TestRepositoryConfigIsValid(t *testing.T) {
@@ -65,7 +66,7 @@ func TestRepositoryRulesOnFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			body, err := fixtures.Read(tt.file)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,19 +1,15 @@
 package detector
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/carrierwatch/carrierwatch/internal/fixtures"
 )
 
-// readFixture returns testdata/name.
+// readFixture returns the shared notice fixture name ("feeds/…", "pages/…").
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatalf("read fixture: %v", err)
-	}
-	return b
+	return fixtures.Notice(t, name)
 }
 
 // mustParse parses a fixture and fails the test on error.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/detector"
 	"github.com/carrierwatch/carrierwatch/directory"
+	"github.com/carrierwatch/carrierwatch/internal/fixtures"
 	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/pipeline"
 	"github.com/carrierwatch/carrierwatch/store"
@@ -40,7 +40,7 @@ func newServer(t *testing.T, file string) *server {
 			w.Write(b)
 			return
 		}
-		b, err := os.ReadFile(filepath.Join("testdata", s.file.Load().(string)))
+		b, err := fixtures.Read(s.file.Load().(string))
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return

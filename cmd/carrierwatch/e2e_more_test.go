@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carrierwatch/carrierwatch/internal/fixtures"
 	"github.com/carrierwatch/carrierwatch/internal/smtptest"
 )
 
@@ -331,7 +332,7 @@ func TestDemo(t *testing.T) {
 
 func TestRulesTest(t *testing.T) {
 	cfg := writeConfig(t, "http://127.0.0.1:1", "127.0.0.1:1", "")
-	out, err := runCmd(t, "rules", "test", "testdata/docomo-network.rdf", "testdata/kddi-notice-2-partial.html", "--selector", "main", "--config", cfg)
+	out, err := runCmd(t, "rules", "test", fixtures.Path(t, "docomo-network.rdf"), fixtures.Path(t, "kddi-notice-2-partial.html"), "--selector", "main", "--config", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,11 +14,13 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/carrierwatch/carrierwatch/internal/fixtures"
 	"github.com/carrierwatch/carrierwatch/internal/smtptest"
 )
 
-// feedServer serves one of the testdata files at /feed (file switches
-// it), garbage bytes at /garbage and 404 elsewhere.
+// feedServer serves a notice fixture at /feed (a shared one from
+// internal/fixtures, else one in testdata; file switches it), garbage
+// bytes at /garbage and 404 elsewhere.
 type feedServer struct {
 	*httptest.Server
 	file atomic.Value
@@ -39,7 +41,11 @@ func newFeedServer(t testing.TB, file string) *feedServer {
 			http.NotFound(w, r)
 			return
 		}
-		b, err := os.ReadFile(filepath.Join("testdata", fs.file.Load().(string)))
+		name := fs.file.Load().(string)
+		b, err := fixtures.Read(name)
+		if err != nil {
+			b, err = os.ReadFile(filepath.Join("testdata", name))
+		}
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return

@@ -5,8 +5,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -139,5 +141,74 @@ func TestCheckConfigRefusesOpenConsole(t *testing.T) {
 	out, err = runCmd(t, "check-config", "--config", cfg)
 	if err == nil || !strings.Contains(out, "not a bcrypt hash") {
 		t.Fatalf("check-config with a plaintext users file: err %v\n%s", err, out)
+	}
+}
+
+// TestDaemonConsoleApprovalSends is the console as an admin uses it on a
+// running daemon: the outage is held for approval, the console's
+// confirmation page is fetched and its form posted, and the held mails
+// reach the SMTP server. A cross-site post before it changes nothing.
+func TestDaemonConsoleApprovalSends(t *testing.T) {
+	feeds := newFeedServer(t, "docomo-network.rdf")
+	smtp := smtptest.Start(t, smtptest.Options{})
+	cfg := daemonConfig(t, feeds.URL, smtp.Addr)
+	raw, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(raw), "notify:\n", "notify:\n  require_approval: true\n", 1)), 0o600)
+	base := runDaemon(t, cfg)
+
+	// Wait for the held campaign to show on the overview.
+	var campaign string
+	deadline := time.Now().Add(30 * time.Second)
+	for campaign == "" {
+		resp, err := http.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if m := regexp.MustCompile(`action="/campaigns/(\d+)/approve"`).FindStringSubmatch(string(b)); m != nil {
+			campaign = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no campaign awaiting approval on the overview:\n%s", b)
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	resp, err := http.Get(base + "/campaigns/" + campaign + "/approve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "6 mails will be sent") {
+		t.Errorf("confirmation page:\n%s", b)
+	}
+	token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(b))
+	if token == nil {
+		t.Fatal("no token on the confirmation page")
+	}
+	post := func(form url.Values, site string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/campaigns/"+campaign+"/approve", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", site)
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post(url.Values{}, "cross-site"); got != http.StatusForbidden {
+		t.Fatalf("cross-site POST without the token: %d, want 403", got)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if smtp.Count() != 0 {
+		t.Fatal("mail sent before approval")
+	}
+	if got := post(url.Values{"csrf": {token[1]}}, "same-origin"); got != http.StatusSeeOther {
+		t.Fatalf("approve: %d, want 303", got)
+	}
+	if !smtp.WaitCount(6, 30*time.Second) {
+		t.Fatalf("%d of 6 mails after approval", smtp.Count())
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/console"
+	"github.com/carrierwatch/carrierwatch/store"
 )
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -429,5 +430,57 @@ func TestNotFound(t *testing.T) {
 		if resp, _ := f.get(t, p); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", p, resp.StatusCode)
 		}
+	}
+}
+
+func TestRelayPausedAndRetryQueue(t *testing.T) {
+	f := newFixture(t, fixtureOptions{send: true})
+	f.smtp.FailData(451, "4.3.0 Mail server temporarily rejected message", 1000)
+	_, camp := f.openIncident(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, body := f.get(t, "/")
+		if strings.Contains(body, "sending is paused until") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the overview never said the relay is paused:\n%s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, body := f.get(t, "/campaigns/"+itoa(camp))
+	for _, want := range []string{"Retry queue", "4.3.0 Mail server temporarily rejected message", `href="/users/u000`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("campaign page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "Nothing waits for a retry.") {
+		t.Error("the retry queue is empty")
+	}
+}
+
+func TestAttentionFailingSourceAndSync(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	ctx := context.Background()
+	state := `{"failures":3,"last_poll":"2026-12-01T00:00:00Z","last_error":"GET https://www.au.com/information/rss: 503 Service Unavailable","retry_at":"2099-01-01T00:00:00Z"}`
+	if err := f.db.SaveSourceState(ctx, "kddi/www.au.com/information/rss", "kddi", "https://www.au.com/information/rss", []byte(state)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.RecordSync(ctx, store.SyncRecord{StartedAt: time.Now(), FinishedAt: time.Now(), Error: "graph: 403 Forbidden reading taro.yamada@example.ac.jp"}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "/")
+	for _, want := range []string{
+		"Source https://www.au.com/information/rss of au / UQ mobile / povo is failing: GET https://www.au.com/information/rss: 503 Service Unavailable",
+		"failing (3)",
+		"The last directory sync failed: graph: 403 Forbidden reading t***@example.ac.jp",
+		"days</td>", // the next poll waits for the back-off
+	} {
+		if !strings.Contains(html.UnescapeString(body), want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "taro.yamada@") {
+		t.Error("the sync error's address is shown in full")
 	}
 }

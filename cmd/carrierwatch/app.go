@@ -149,8 +149,8 @@ func newProvider(cfg *config.Config, logger *slog.Logger) (directory.Provider, e
 			TenantID: g.TenantID, ClientID: g.ClientID, ClientSecret: string(g.ClientSecret),
 			CertificatePEM: g.ClientCertificate, CertificatePassword: string(g.ClientCertificatePassword),
 			Cloud: g.Cloud, AuthorityHost: g.AuthorityHost, GraphEndpoint: g.GraphEndpoint,
-			BatchConcurrency: g.BatchConcurrency,
-			Methods:          g.Methods,
+			BatchConcurrency: g.BatchConcurrency, DefaultRegion: cfg.Directory.DefaultRegion,
+			Methods: g.Methods,
 		}, logger)
 	case "csv":
 		return dircsv.New(cfg.Directory.CSV.Path, cfg.Directory.DefaultRegion, logger), nil

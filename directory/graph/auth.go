@@ -133,7 +133,7 @@ func (c *Client) syncReport(ctx context.Context, prog *progressReporter) (authRe
 						gotEmails[uid] = e
 						continue
 					}
-					p, bad, err := decodePhones(body)
+					p, bad, err := decodePhones(body, c.cfg.region())
 					if err != nil {
 						problems = append(problems, fmt.Sprintf("user %s: phoneMethods: %v", maskID(uid), err))
 						continue
@@ -384,11 +384,11 @@ type phoneMethodsBody struct {
 }
 
 // decodePhones decodes a batch item's body and normalises the numbers
-// (directory.NormalizePhones, national numbers taken as Japanese). The SDK
+// (directory.NormalizePhones, national numbers read in region). The SDK
 // hands the body over as a generic map; we decode it ourselves so that one
 // unknown phoneType skips one phone, not the user. problems never hold a
 // whole number.
-func decodePhones(body core.RequestBody) (phones []carrierwatch.Phone, problems []string, err error) {
+func decodePhones(body core.RequestBody, region string) (phones []carrierwatch.Phone, problems []string, err error) {
 	raw, err := json.Marshal(map[string]any(body))
 	if err != nil {
 		return nil, nil, fmt.Errorf("re-encode body: %w", err)
@@ -408,7 +408,7 @@ func decodePhones(body core.RequestBody) (phones []carrierwatch.Phone, problems 
 		}
 		phones = append(phones, carrierwatch.Phone{Type: t, Raw: v.PhoneNumber})
 	}
-	phones, bad := directory.NormalizePhones(phones, "JP")
+	phones, bad := directory.NormalizePhones(phones, region)
 	return phones, append(problems, bad...), nil
 }
 

@@ -61,6 +61,10 @@ type Config struct {
 	// the same), MethodsRegistrationDetails or MethodsAuthenticationMethods.
 	Methods string
 
+	// DefaultRegion is the region of phone numbers registered without a
+	// country code (directory.default_region); "" means "JP".
+	DefaultRegion string
+
 	// HTTPClient sends every request (token and Graph); its Transport is
 	// wrapped by the SDK's middleware. Nil means a client with the default
 	// transport and the system trust store (SSL_CERT_FILE works).
@@ -114,6 +118,13 @@ func (c Config) methods() string {
 		return MethodsAuto
 	}
 	return c.Methods
+}
+
+func (c Config) region() string {
+	if c.DefaultRegion == "" {
+		return "JP"
+	}
+	return c.DefaultRegion
 }
 
 func (c Config) cloud() string {

@@ -549,7 +549,7 @@ func TestDecodePhones(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, problems, err := decodePhones(map[string]any{"value": tt.value})
+			got, problems, err := decodePhones(map[string]any{"value": tt.value}, "JP")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -118,7 +118,7 @@ func (c *Client) syncAuthMethods(ctx context.Context, prog *progressReporter) (a
 				}
 				mu.Lock()
 				for id, body := range bodies {
-					a, bad, err := decodeMethods(body)
+					a, bad, err := decodeMethods(body, c.cfg.region())
 					if err != nil {
 						problems = append(problems, fmt.Sprintf("user %s: methods: %v", maskID(id), err))
 						continue
@@ -316,7 +316,7 @@ func methodName(odataType, phoneType, aaguid, passkeyType string) (name string, 
 // Auth the report and phoneMethods give: methodsRegistered names (each
 // once, in the order listed), normalised phones and the self-service
 // reset e-mail. problems never hold a whole number or address.
-func decodeMethods(body core.RequestBody) (a directory.Auth, problems []string, err error) {
+func decodeMethods(body core.RequestBody, region string) (a directory.Auth, problems []string, err error) {
 	raw, err := json.Marshal(map[string]any(body))
 	if err != nil {
 		return a, nil, fmt.Errorf("re-encode body: %w", err)
@@ -345,7 +345,7 @@ func decodeMethods(body core.RequestBody) (a directory.Auth, problems []string, 
 			a.Methods = append(a.Methods, name)
 		}
 	}
-	phones, bad := directory.NormalizePhones(phones, "JP")
+	phones, bad := directory.NormalizePhones(phones, region)
 	if len(phones) > 0 {
 		a.Phones = phones
 	}

@@ -195,7 +195,7 @@ func TestDecodeMethods(t *testing.T) {
 		map[string]any{"@odata.type": "#microsoft.graph.hardwareOathAuthenticationMethod"},
 		map[string]any{"@odata.type": "#microsoft.graph.qrCodePinAuthenticationMethod"},
 	}}
-	a, problems, err := decodeMethods(body)
+	a, problems, err := decodeMethods(body, "JP")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,11 +71,14 @@ const (
 	KindOutage       Kind = "outage"
 	KindResolved     Kind = "resolved"
 	KindPreparedness Kind = "preparedness"
+	// KindAdmin is a short alert to notify.admins: an incident opened,
+	// changed scope or resolved, or a campaign waits for approval.
+	KindAdmin Kind = "admin"
 )
 
 // Valid reports whether k is one of the known kinds.
 func (k Kind) Valid() bool {
-	return k == KindOutage || k == KindResolved || k == KindPreparedness
+	return k == KindOutage || k == KindResolved || k == KindPreparedness || k == KindAdmin
 }
 
 // IncidentState is the lifecycle state of an incident.

@@ -489,6 +489,15 @@ func (e *Engine) Plan(ctx context.Context) (planned int, err error) {
 			}
 			planned += r.New
 			e.planned[inc.ID] = true
+			camp, err := e.releaseHold(ctx, cfg, inc, r.CampaignID)
+			if err != nil {
+				return planned, err
+			}
+			n, err := e.alertOpen(ctx, cfg, inc, c, r, camp)
+			if err != nil {
+				return planned, err
+			}
+			planned += n
 		case carrierwatch.IncidentResolved:
 			if time.Since(inc.ResolvedAt) > 48*time.Hour {
 				continue
@@ -505,6 +514,11 @@ func (e *Engine) Plan(ctx context.Context) (planned int, err error) {
 			}
 			e.followedUp[inc.ID] = time.Now()
 			planned += r.New
+			n, err := e.alertResolved(ctx, cfg, inc)
+			if err != nil {
+				return planned, err
+			}
+			planned += n
 		}
 	}
 	if planned > 0 && e.Sender != nil {

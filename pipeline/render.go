@@ -42,6 +42,9 @@ func NewRenderer(st Incidents, t *templates.Renderer, cfg *config.Config) *Rende
 
 // Render implements notifier.RenderFunc.
 func (r *Renderer) Render(ctx context.Context, m *carrierwatch.Message) (*carrierwatch.Mail, error) {
+	if m.Kind == carrierwatch.KindAdmin {
+		return renderAdmin(m, r.cfg.Load())
+	}
 	d, err := templates.MessageData(m)
 	if err != nil {
 		return nil, err

@@ -484,3 +484,21 @@ func TestAttentionFailingSourceAndSync(t *testing.T) {
 		t.Error("the sync error's address is shown in full")
 	}
 }
+
+func TestPreparednessCampaignPages(t *testing.T) {
+	f := newFixture(t, fixtureOptions{requireApproval: true})
+	r, err := f.svc.PlanPreparedness(context.Background(), false, "cli:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/campaigns/" + itoa(r.CampaignID), "/campaigns/" + itoa(r.CampaignID) + "/approve", "/"} {
+		resp, body := f.get(t, p)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "preparedness") {
+			t.Errorf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	_, body := f.get(t, "/campaigns/"+itoa(r.CampaignID)+"/approve")
+	if want := itoa(int64(r.New)) + " mails will be sent"; !strings.Contains(body, want) {
+		t.Errorf("confirmation lacks %q", want)
+	}
+}

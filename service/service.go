@@ -185,7 +185,13 @@ func (s *Service) SyncDirectory(ctx context.Context, o pipeline.SyncOptions, act
 // Once runs one cycle: sync if stale, poll, plan, and (with a transport)
 // send until the outbox is drained, waiting up to wait for retries.
 func (s *Service) Once(ctx context.Context, wait time.Duration) (*pipeline.OnceResult, error) {
-	return s.engine.Once(ctx, wait)
+	res, err := s.engine.Once(ctx, wait)
+	if res != nil && res.Synced {
+		if err := s.RecordExposure(context.WithoutCancel(ctx)); err != nil {
+			s.logger.Error("could not record the exposure after the sync", "err", err)
+		}
+	}
+	return res, err
 }
 
 // audit records e; a failure to record is logged, not returned: the

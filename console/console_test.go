@@ -86,6 +86,10 @@ func TestJapaneseByAcceptLanguageAndSwitch(t *testing.T) {
 	if !strings.Contains(body, ">Approve</button>") {
 		t.Error("the Approve button must keep its label in Japanese too")
 	}
+	_, body = f.get(t, "/campaigns/1/approve", "Accept-Language", "ja")
+	if want := "15 通のメールが送信されます。20 通/秒で約 1 分かかります。"; !strings.Contains(body, want) {
+		t.Errorf("Japanese confirmation lacks %q", want)
+	}
 	// The switch sets a cookie that wins over Accept-Language.
 	c := f.client(true)
 	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/lang?to=en&back="+url.QueryEscape("/users?q=x"), nil)

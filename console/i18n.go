@@ -337,7 +337,7 @@ var messages = map[string]map[string]string{
 		"page.first":              "最初のページ",
 		"confirm.approve":         "キャンペーン %d を承認しますか？",
 		"confirm.cancel":          "キャンペーン %d を取り消しますか？",
-		"confirm.will_send":       "%s 通のメールが送信されます。%[3]s 通/秒で約 %[2]s かかります。",
+		"confirm.will_send":       "%s 通のメールが送信されます。%[3]s 通/秒で約 %[2]sかかります。",
 		"confirm.will_cancel":     "未送信の %s 通は送信されません。送信済みのメールはそのままです。元に戻せません。",
 		"confirm.keep":            "何もしない",
 		"done.approved":           "キャンペーン %d を承認しました。%s 通が送信されます。",

@@ -707,21 +707,8 @@ func (f *Server) phoneItem(id string) (int, any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.itemAttempts[id]++
-	if code, ok := f.itemCode[id]; ok {
-		switch code {
-		case 404:
-			return 404, errorBody("Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
-		case 403:
-			return 403, errorBody("accessDenied", "Request Authorization failed")
-		case 401:
-			return 401, errorBody("InvalidAuthenticationToken", "Access token validation failure.")
-		default:
-			return code, errorBody("generalException", "General exception while processing.")
-		}
-	}
-	e := f.index[id]
-	if e == nil || e.deleted {
-		return 404, errorBody("Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+	if status, body, failed := f.itemFailure(id); failed {
+		return status, body
 	}
 	p := f.phones[id]
 	if p == nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/detector"
 	"github.com/carrierwatch/carrierwatch/directory"
 	"github.com/carrierwatch/carrierwatch/pipeline"
@@ -31,6 +32,20 @@ func fmtTime(t time.Time) string {
 }
 
 // ---- rules test ----
+
+// statuspageSource returns the statuspage source configured at url for one
+// of carriers (indexes into cfg.Carriers), or nil; its ID is the carrier's.
+func statuspageSource(cfg *config.Config, carriers []int, url string) *detector.Source {
+	for _, ci := range carriers {
+		for _, s := range cfg.Carriers[ci].DetectorSources() {
+			if s.Type == detector.TypeStatuspage && s.URL == url {
+				s.ID = cfg.Carriers[ci].ID
+				return &s
+			}
+		}
+	}
+	return nil
+}
 
 func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "test" {
@@ -64,6 +79,22 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintln(out, "INPUT\tNOTICE\tCARRIER\tVERDICT\tRULE\tSCOPE\tTHREAD")
 	failed := false
 	for _, in := range fs.Args() {
+		if sp := statuspageSource(cfg, carriers, in); sp != nil {
+			// A configured statuspage: its two API documents, read as the
+			// daemon reads them; the page states the verdict.
+			res, _, err := detector.NewFetcher(detector.Options{UserAgent: userAgent()}).Poll(ctx, *sp, detector.State{})
+			if err != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", in, err)
+				failed = true
+				continue
+			}
+			for _, n := range res.Notices {
+				c := cfg.Carrier(sp.ID)
+				a := c.CompiledRules().Analyze(n, n.Published)
+				fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in, cell(n.Title, 60), sp.ID, a.Verdict, cell(a.Rule, 40), a.Scope, cell(n.Key, 50))
+			}
+			continue
+		}
 		body, ctype, err := readInput(ctx, in)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", in, err)

@@ -89,3 +89,33 @@ func TestStatuspageProviderEndToEnd(t *testing.T) {
 		t.Errorf("components.json read %d times, want at least once a run", n)
 	}
 }
+
+// TestRulesTestStatuspage: `rules test URL` of a configured statuspage
+// reads its API documents and prints the page's verdict; a watched
+// component the page lacks is an error naming the page's components.
+func TestRulesTestStatuspage(t *testing.T) {
+	sp := statuspagetest.New(t)
+	sp.Set(t, statuspagetest.Outage)
+	cfg := func(components string) string {
+		e := newGraphEnvWithCarriers(t, graphtest.LoadTenant(t), fmt.Sprintf(`
+  - id: sms-provider
+    match: {all_phones: true}
+    sources:
+      - {type: statuspage, url: %q, components: [%s]}
+`, sp.URL, components))
+		return e.cfg
+	}
+	out, err := runCmd(t, "rules", "test", sp.URL, "--config", cfg("SMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SMS delivery failures to Japanese mobile networks", "sms-provider", "outage", "statuspage: component SMS major_outage", "national"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rules test output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = runCmd(t, "rules", "test", sp.URL, "--config", cfg("SMS, Voise"))
+	if err == nil || !strings.Contains(out, `components "Voise" not on the page (it has: SMS, Voice, REST API, Customer Portal)`) {
+		t.Errorf("a component the page lacks: err %v, output:\n%s", err, out)
+	}
+}

@@ -213,3 +213,25 @@ func TestStatuspageSourceValidate(t *testing.T) {
 		t.Errorf("valid source: %v", err)
 	}
 }
+
+// TestStatuspageNoticeIsNational: the page's notice keeps its stated
+// verdict through Analyze and is national, whatever its English text
+// says of regions or services ("Japanese mobile networks", "Voice calls
+// are not affected").
+func TestStatuspageNoticeIsNational(t *testing.T) {
+	sp := statuspagetest.New(t)
+	sp.Set(t, statuspagetest.Outage)
+	res, _, err := NewFetcher(Options{}).Poll(context.Background(), statuspageSource(sp.URL, "SMS"), State{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := CompileRules(DefaultRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := res.Notices[0]
+	a := rules.Analyze(n, n.Published)
+	if a.Verdict != VerdictOutage || a.Scope != ScopeNational || len(a.Areas) != 0 || a.Service != ServiceMobile {
+		t.Errorf("Analyze = %+v, want a national mobile outage", a)
+	}
+}

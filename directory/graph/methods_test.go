@@ -83,6 +83,26 @@ func TestFetchUnlicensedFallsBackToAuthenticationMethods(t *testing.T) {
 	}
 }
 
+// TestFetchUnlicensedMidReport: Graph's licence refusal on a later page of
+// the report (seen intermittently in licensed tenants) also starts the
+// per-user read from scratch; the result is complete.
+func TestFetchUnlicensedMidReport(t *testing.T) {
+	f := newFakeGraph(t, loadTenant(t))
+	f.SetPageSizes(0, 5) // 12 rows: 3 report pages
+	f.RefuseReportUnlicensed(2)
+	c, _ := testClient(t, f, nil)
+	got, err := c.Fetch(context.Background(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Mode != MethodsAuthenticationMethods || len(got.Auth) != 10 {
+		t.Errorf("mode %q with %d auth entries, want authentication_methods with 10", got.Mode, len(got.Auth))
+	}
+	if n := f.Count(graphtest.KindReport); n != 2 {
+		t.Errorf("report requests = %d, want 2 (page 1, then the refusal)", n)
+	}
+}
+
 func TestFetchMethodsModes(t *testing.T) {
 	t.Run("registration_details in an unlicensed tenant fails", func(t *testing.T) {
 		f := newFakeGraph(t, loadTenant(t))

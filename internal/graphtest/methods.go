@@ -51,6 +51,14 @@ func (f *Server) SetUnlicensed(on bool) {
 	f.unlicensed = on
 }
 
+// RefuseReportUnlicensed makes the n-th report request (from 1) answer the
+// unlicensed 403 once, as Graph has been seen to do in licensed tenants.
+func (f *Server) RefuseReportUnlicensed(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unlicensedAt = n
+}
+
 // SetResetEmail sets (or, with "", removes) the self-service reset e-mail
 // of the user with id; the report row is not changed.
 func (f *Server) SetResetEmail(id, address string) {

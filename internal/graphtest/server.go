@@ -73,6 +73,7 @@ type Server struct {
 	reportPageSize int
 	limits         bool // enforce Microsoft's documented limits with 429s
 	unlicensed     bool // no Entra ID P1/P2: the report answers 403
+	unlicensedAt   int  // the report request (from 1) answered 403 once, as Graph sometimes does
 
 	entries  []*entry
 	index    map[string]*entry
@@ -408,7 +409,7 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	n := f.requests[kind]
 	fail := f.failAt[kind] == n
 	deny := f.deny[kind]
-	unlicensed := f.unlicensed && kind == KindReport
+	unlicensed := kind == KindReport && (f.unlicensed || f.unlicensedAt == n)
 	wait := f.admit(kind, 1)
 	if f.refuse[kind] > 0 {
 		f.refuse[kind]--

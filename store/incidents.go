@@ -69,8 +69,8 @@ type Outcome struct {
 	Opened    bool
 	Updated   bool
 	Resolved  bool
-	// ScopeChanged: an update moved the incident between national and
-	// regional.
+	// ScopeChanged: an update widened the incident from regional to
+	// national (scope never narrows).
 	ScopeChanged bool
 	Incident     *carrierwatch.Incident // the incident touched, if any
 	// AlsoResolved are further incidents a carrier-wide recovery ended.
@@ -135,7 +135,7 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 				}
 			} else {
 				out.Updated = true
-				out.ScopeChanged = sig.scope() != inc.Scope
+				out.ScopeChanged = inc.Scope == carrierwatch.ScopeRegional && sig.scope() == carrierwatch.ScopeNational
 				if err := addEvent(ctx, tx, inc.ID, now, "update", sig); err != nil {
 					return err
 				}
@@ -152,8 +152,11 @@ func (s *DB) ApplySignal(ctx context.Context, sig Signal, confirm bool) (Outcome
 				// An explicit carrier-wide recovery ends the carrier's
 				// national incidents, never a regional one: another
 				// area's recovery is not this area's.
+				// So does it end regional incidents that named no place
+				// (「一部の地域で…」): the carrier's vague words for what
+				// it now says is over.
 				for _, o := range open {
-					if o.Scope == carrierwatch.ScopeNational && !o.Manual {
+					if !o.Manual && (o.Scope == carrierwatch.ScopeNational || unnamedArea(o.Areas)) {
 						ends = append(ends, o)
 					}
 				}
@@ -521,6 +524,15 @@ func firstNational(open []*carrierwatch.Incident) *carrierwatch.Incident {
 	return nil
 }
 
+// unnamedArea reports whether areas name no place, only 一部エリア.
+func unnamedArea(areas []string) bool {
+	return len(areas) == 1 && areas[0] == AreaSomewhere
+}
+
+// AreaSomewhere is the area of a regional notice that names no place
+// (detector.AreaSomewhere).
+const AreaSomewhere = "一部エリア"
+
 // sameAreas reports whether a and b name the same areas, in any order.
 func sameAreas(a, b []string) bool {
 	if len(a) != len(b) || len(a) == 0 {
@@ -568,7 +580,13 @@ func updateIncident(ctx context.Context, tx *sql.Tx, inc *carrierwatch.Incident,
 		partly = 1
 	}
 	scope, areas := string(inc.Scope), areasJSON(inc.Areas)
-	if sig.Scope != "" {
+	switch {
+	case sig.Scope == "":
+	case inc.Scope == carrierwatch.ScopeNational && sig.Scope == carrierwatch.ScopeRegional:
+		// A national outage's updates name the areas still out or the
+		// ones recovered first (西日本は…, 東日本は…): it stays national
+		// until its recovery. Scope only widens.
+	default:
 		scope, areas = string(sig.Scope), areasJSON(sig.Areas)
 	}
 	started := ms(inc.StartedAt)

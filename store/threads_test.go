@@ -86,3 +86,41 @@ func TestNoOpen(t *testing.T) {
 		t.Fatalf("opened %+v", open)
 	}
 }
+
+// TestScopeOnlyWidens: a national outage's update naming areas stays
+// national; a national recovery from another notice ends a regional
+// incident that named no place (「一部の地域で…」), not one that did.
+func TestScopeOnlyWidens(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	apply := func(s store.Signal) store.Outcome {
+		t.Helper()
+		s.CarrierID, s.SourceID = "softbank", "softbank/0"
+		out, err := db.ApplySignal(ctx, s, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	nat := apply(store.Signal{Hash: "n1", Key: "k/n", Verdict: store.VerdictOutage, Thread: "k/n", ThreadTitle: "障害"})
+	up := apply(store.Signal{Hash: "n2", Key: "k/n", Verdict: store.VerdictNotResolved, Thread: "k/n", ThreadTitle: "障害",
+		Scope: carrierwatch.ScopeRegional, Areas: []string{"東日本"}})
+	if up.Incident.Scope != carrierwatch.ScopeNational || up.ScopeChanged {
+		t.Fatalf("national incident after a regional update: %s changed=%v", up.Incident.Scope, up.ScopeChanged)
+	}
+	vague := apply(store.Signal{Hash: "v1", Key: "k/v", Verdict: store.VerdictOutage, Thread: "k/v", ThreadTitle: "一部の地域で発生中",
+		Scope: carrierwatch.ScopeRegional, Areas: []string{store.AreaSomewhere}})
+	named := apply(store.Signal{Hash: "r1", Key: "k/r", Verdict: store.VerdictOutage, Thread: "k/r", ThreadTitle: "石川県",
+		Scope: carrierwatch.ScopeRegional, Areas: []string{"石川県"}})
+	if !vague.Opened || !named.Opened {
+		t.Fatal("regional incidents did not open")
+	}
+	end := apply(store.Signal{Hash: "x", Key: "k/x", Verdict: store.VerdictResolved, Thread: "k/x", ThreadTitle: "【復旧】一部の携帯電話サービス"})
+	if !end.Resolved || end.Incident.ID != nat.Incident.ID || len(end.AlsoResolved) != 1 || end.AlsoResolved[0].ID != vague.Incident.ID {
+		t.Fatalf("carrier-wide recovery: %+v", end)
+	}
+	open, _ := db.Incidents(ctx, true)
+	if len(open) != 1 || open[0].ID != named.Incident.ID {
+		t.Fatalf("open %+v, want only the 石川県 incident", open)
+	}
+}

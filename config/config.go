@@ -171,18 +171,19 @@ type CSV struct {
 
 // Mail is how mails leave.
 type Mail struct {
-	Transport string `yaml:"transport"` // smtp | file
+	Transport string `yaml:"transport"` // smtp | graph | file
 	From      string `yaml:"from"`
 	// ReplyTo, when set, is the Reply-To address: a monitored mailbox that
 	// locked-out users' replies reach.
 	ReplyTo string `yaml:"reply_to"`
 	// ReturnPath, when set, is the envelope sender (SMTP MAIL FROM), where
 	// bounces of alternate addresses go; else the From address.
-	ReturnPath    string  `yaml:"return_path"`
-	SMTP          SMTP    `yaml:"smtp"`
-	File          File    `yaml:"file"`
-	RatePerSecond float64 `yaml:"rate_per_second"`
-	Concurrency   int     `yaml:"concurrency"`
+	ReturnPath    string    `yaml:"return_path"`
+	SMTP          SMTP      `yaml:"smtp"`
+	Graph         MailGraph `yaml:"graph"`
+	File          File      `yaml:"file"`
+	RatePerSecond float64   `yaml:"rate_per_second"`
+	Concurrency   int       `yaml:"concurrency"`
 }
 
 // SMTP is the relay.
@@ -201,6 +202,16 @@ type SMTP struct {
 	OAuth2 OAuth2 `yaml:"oauth2"`
 
 	Password Secret `yaml:"-"`
+}
+
+// MailGraph is the Microsoft Graph sendMail transport.
+type MailGraph struct {
+	// Sender is the mailbox to send as: a user principal name or id.
+	Sender string `yaml:"sender"`
+	// GraphEndpoint overrides directory.graph's and the cloud's.
+	GraphEndpoint string `yaml:"graph_endpoint"`
+	// OAuth2 is the application; empty uses directory.graph's.
+	OAuth2 OAuth2 `yaml:"oauth2"`
 }
 
 // File is the .eml transport.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+
+	"github.com/carrierwatch/carrierwatch/msidentity"
 )
 
 // SMTP authentication methods (mail.smtp.auth).
@@ -47,10 +49,11 @@ func (c *Config) SMTPAuth() string {
 }
 
 // MailOAuth2 returns the credentials the mail transport gets tokens with:
-// mail.smtp.oauth2 when it names an application, else directory.graph's.
+// mail.smtp.oauth2 (mail.graph.oauth2 for the graph transport) when it
+// names an application, else directory.graph's.
 // Resolve has read the secrets of both.
 func (c *Config) MailOAuth2() OAuth2 {
-	if o := c.Mail.SMTP.OAuth2; o.own() {
+	if o := c.mailOAuth2Block(); o.own() {
 		if o.Cloud == "" {
 			o.Cloud = c.Directory.Graph.Cloud
 		}
@@ -62,6 +65,40 @@ func (c *Config) MailOAuth2() OAuth2 {
 		ClientSecretFile: g.ClientSecretFile, ClientCertificateFile: g.ClientCertificateFile,
 		ClientSecret: g.ClientSecret, ClientCertificate: g.ClientCertificate, ClientCertificatePassword: g.ClientCertificatePassword,
 	}
+}
+
+// mailOAuth2Block is the transport's own credentials block.
+func (c *Config) mailOAuth2Block() OAuth2 {
+	if c.Mail.Transport == "graph" {
+		return c.Mail.Graph.OAuth2
+	}
+	return c.Mail.SMTP.OAuth2
+}
+
+// MailGraphEndpoint is the Graph endpoint of the graph transport:
+// mail.graph.graph_endpoint, else directory.graph.graph_endpoint, else the
+// cloud's.
+func (c *Config) MailGraphEndpoint() string {
+	switch {
+	case c.Mail.Graph.GraphEndpoint != "":
+		return c.Mail.Graph.GraphEndpoint
+	case c.Directory.Graph.GraphEndpoint != "":
+		return c.Directory.Graph.GraphEndpoint
+	}
+	e, _ := msidentity.CloudEndpoints(c.MailOAuth2().Cloud)
+	return e.Graph
+}
+
+// validateMailGraph checks mail.graph for mail.transport: graph.
+func (c *Config) validateMailGraph() []error {
+	var errs []error
+	if c.Mail.Graph.Sender == "" {
+		errs = append(errs, fmt.Errorf("mail.graph.sender: must be set when mail.transport is graph: the mailbox to send as (a user principal name or object id)"))
+	}
+	if v := c.Mail.Graph.GraphEndpoint; v != "" && checkHTTPS(v) != nil {
+		errs = append(errs, fmt.Errorf("mail.graph.graph_endpoint: %q must be an https:// URL", v))
+	}
+	return append(errs, c.validateMailCredentials("mail.graph.oauth2", "mail.transport: graph")...)
 }
 
 // validateSMTPAuth checks mail.smtp.auth and what it needs.
@@ -86,41 +123,53 @@ func (c *Config) validateSMTPAuth() []error {
 		if s.TLS == "none" {
 			add("mail.smtp.tls", "must be starttls or tls with mail.smtp.auth: oauth2: the token must not travel in the clear")
 		}
-		o := c.MailOAuth2()
-		path := "mail.smtp.oauth2"
-		if !s.OAuth2.own() {
-			path = "directory.graph"
-			if c.Directory.Graph.TenantID == "" && c.Directory.Graph.ClientID == "" {
-				add("mail.smtp.oauth2", "needs tenant_id, client_id and a client secret or certificate, or directory.graph's (directory.provider: graph)")
-				break
-			}
-		}
-		if o.TenantID == "" {
-			add(path+".tenant_id", "must be set for mail.smtp.auth: oauth2")
-		}
-		if o.ClientID == "" {
-			add(path+".client_id", "must be set for mail.smtp.auth: oauth2")
-		}
-		if o.ClientSecretFile != "" && o.ClientCertificateFile != "" {
-			add(path, "at most one of client_secret_file & client_certificate_file")
-		}
-		env := EnvMailClientSecret
-		if !s.OAuth2.own() {
-			env = EnvGraphClientSecret
-		}
-		if o.ClientSecretFile == "" && o.ClientCertificateFile == "" && os.Getenv(env) == "" {
-			add(path, "one of client_secret_file, client_certificate_file or $%s is needed for mail.smtp.auth: oauth2", env)
-		}
-		switch o.Cloud {
-		case "", "global", "usgov", "china":
-		default:
-			add(path+".cloud", "%q: want global, usgov or china", o.Cloud)
-		}
-		if v := s.OAuth2.AuthorityHost; v != "" && checkHTTPS(v) != nil {
-			add("mail.smtp.oauth2.authority_host", "%q must be an https:// URL", v)
-		}
+		errs = append(errs, c.validateMailCredentials("mail.smtp.oauth2", "mail.smtp.auth: oauth2")...)
 	default:
 		add("mail.smtp.auth", "%q: want password, oauth2 or none", s.Auth)
+	}
+	return errs
+}
+
+// validateMailCredentials checks the mail transport's application: its own
+// block at ownPath, or directory.graph's; what says why they are needed.
+func (c *Config) validateMailCredentials(ownPath, what string) []error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	own := c.mailOAuth2Block().own()
+	o := c.MailOAuth2()
+	path := ownPath
+	if !own {
+		path = "directory.graph"
+		if c.Directory.Graph.TenantID == "" && c.Directory.Graph.ClientID == "" {
+			add(ownPath, "needs tenant_id, client_id and a client secret or certificate, or directory.graph's (directory.provider: graph), for %s", what)
+			return errs
+		}
+	}
+	if o.TenantID == "" {
+		add(path+".tenant_id", "must be set for %s", what)
+	}
+	if o.ClientID == "" {
+		add(path+".client_id", "must be set for %s", what)
+	}
+	if o.ClientSecretFile != "" && o.ClientCertificateFile != "" {
+		add(path, "at most one of client_secret_file & client_certificate_file")
+	}
+	env := EnvMailClientSecret
+	if !own {
+		env = EnvGraphClientSecret
+	}
+	if o.ClientSecretFile == "" && o.ClientCertificateFile == "" && os.Getenv(env) == "" {
+		add(path, "one of client_secret_file, client_certificate_file or $%s is needed for %s", env, what)
+	}
+	switch o.Cloud {
+	case "", "global", "usgov", "china":
+	default:
+		add(path+".cloud", "%q: want global, usgov or china", o.Cloud)
+	}
+	if v := c.mailOAuth2Block().AuthorityHost; v != "" && checkHTTPS(v) != nil {
+		add(ownPath+".authority_host", "%q must be an https:// URL", v)
 	}
 	return errs
 }
@@ -129,11 +178,16 @@ func (c *Config) validateSMTPAuth() []error {
 // client_secret_file.
 const EnvMailClientSecret = "CARRIERWATCH_MAIL_CLIENT_SECRET"
 
-// resolveSMTPAuth reads mail.smtp.oauth2's secrets (directory.graph's are
-// read with the directory's).
+// resolveSMTPAuth reads the mail transport's application secrets
+// (mail.smtp.oauth2 or mail.graph.oauth2, or directory.graph's when the
+// directory does not read them).
 func (c *Config) resolveSMTPAuth(dir string) error {
 	o := &c.Mail.SMTP.OAuth2
-	if c.SMTPAuth() != SMTPAuthOAuth2 {
+	what := "mail.smtp.oauth2"
+	switch {
+	case c.Mail.Transport == "graph":
+		o, what = &c.Mail.Graph.OAuth2, "mail.graph.oauth2"
+	case c.Mail.Transport != "smtp" || c.SMTPAuth() != SMTPAuthOAuth2:
 		return nil
 	}
 	var errs []error
@@ -161,15 +215,15 @@ func (c *Config) resolveSMTPAuth(dir string) error {
 	if o.ClientCertificateFile != "" {
 		b, err := os.ReadFile(expandCredPath(o.ClientCertificateFile, dir))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("mail.smtp.oauth2.client_certificate_file: %w", err))
+			errs = append(errs, fmt.Errorf("%s.client_certificate_file: %w", what, err))
 		}
 		o.ClientCertificate = b
-		pw, err := readSecret("mail.smtp.oauth2.client_certificate_password_file", o.ClientCertificatePasswordFile, "", dir)
+		pw, err := readSecret(what+".client_certificate_password_file", o.ClientCertificatePasswordFile, "", dir)
 		errs = append(errs, err)
 		o.ClientCertificatePassword = pw
 		return errors.Join(errs...)
 	}
-	secret, err := readSecret("mail.smtp.oauth2.client_secret_file", o.ClientSecretFile, EnvMailClientSecret, dir)
+	secret, err := readSecret(what+".client_secret_file", o.ClientSecretFile, EnvMailClientSecret, dir)
 	o.ClientSecret = secret
 	return err
 }

@@ -72,6 +72,26 @@ func TestSMTPAuthCombinations(t *testing.T) {
   from: "IT <mfa-noreply@example.ac.jp>"
   smtp: {host: relay, auth: oauth2, username: a@example.ac.jp, password_file: mail-secret, oauth2: {tenant_id: t1, client_id: c1, client_secret_file: mail-secret}}
 `, []string{"mail.smtp.password_file: is not used with mail.smtp.auth: oauth2"}},
+		{"graph transport", "directory: {provider: graph, graph: {tenant_id: t1, client_id: c1, client_secret_file: mail-secret}}\n", `mail:
+  transport: graph
+  from: "IT <mfa-noreply@example.ac.jp>"
+  graph: {sender: mfa-noreply@example.ac.jp}
+`, nil},
+		{"graph transport with its own app", csvDirectory, `mail:
+  transport: graph
+  from: "IT <mfa-noreply@example.ac.jp>"
+  graph: {sender: mfa-noreply@example.ac.jp, oauth2: {tenant_id: t1, client_id: c1, client_secret_file: mail-secret}}
+`, nil},
+		{"graph transport without a sender", csvDirectory, `mail:
+  transport: graph
+  from: "IT <mfa-noreply@example.ac.jp>"
+  graph: {oauth2: {tenant_id: t1, client_id: c1, client_secret_file: mail-secret}}
+`, []string{"mail.graph.sender: must be set when mail.transport is graph"}},
+		{"graph transport without credentials", csvDirectory, `mail:
+  transport: graph
+  from: "IT <mfa-noreply@example.ac.jp>"
+  graph: {sender: mfa-noreply@example.ac.jp}
+`, []string{"mail.graph.oauth2: needs tenant_id, client_id"}},
 		{"unknown auth", csvDirectory, `mail:
   from: "IT <mfa-noreply@example.ac.jp>"
   smtp: {host: relay, auth: basic}

@@ -141,12 +141,14 @@ func (c *Config) Validate() error {
 		if m.SMTP.Timeout <= 0 {
 			add("mail.smtp.timeout", "must be positive")
 		}
+	case "graph":
+		errs = append(errs, c.validateMailGraph()...)
 	case "file":
 		if m.File.Dir == "" {
 			add("mail.file.dir", "must be set when mail.transport is file")
 		}
 	default:
-		add("mail.transport", "%q: want smtp or file", m.Transport)
+		add("mail.transport", "%q: want smtp, graph or file", m.Transport)
 	}
 	if m.RatePerSecond < 0 {
 		add("mail.rate_per_second", "must not be negative (0 means no limit)")
@@ -397,7 +399,7 @@ func (c *Config) resolve(dir string) error {
 			g.ClientCertificatePassword = pw
 		}
 	}
-	if c.Mail.Transport == "smtp" && c.SMTPAuth() == SMTPAuthOAuth2 {
+	if c.Mail.Transport == "graph" || (c.Mail.Transport == "smtp" && c.SMTPAuth() == SMTPAuthOAuth2) {
 		errs = append(errs, c.resolveSMTPAuth(dir))
 	} else if c.Mail.Transport == "smtp" {
 		pw, err := readSecret("mail.smtp.password_file", c.Mail.SMTP.PasswordFile, EnvSMTPPassword, dir)

@@ -20,6 +20,7 @@ import (
 	dircsv "github.com/carrierwatch/carrierwatch/directory/csv"
 	"github.com/carrierwatch/carrierwatch/directory/graph"
 	"github.com/carrierwatch/carrierwatch/email"
+	"github.com/carrierwatch/carrierwatch/graphmail"
 	"github.com/carrierwatch/carrierwatch/metrics"
 	"github.com/carrierwatch/carrierwatch/msidentity"
 	"github.com/carrierwatch/carrierwatch/notifier"
@@ -161,8 +162,16 @@ func newProvider(cfg *config.Config, logger *slog.Logger) (directory.Provider, e
 // newTransport builds the configured mail transport.
 func newTransport(cfg *config.Config, logger *slog.Logger) (sendCloser, error) {
 	m := cfg.Mail
-	if m.Transport == "file" {
+	switch m.Transport {
+	case "file":
 		return email.NewFile(m.File.Dir, m.From)
+	case "graph":
+		endpoint := cfg.MailGraphEndpoint()
+		tokens, err := mailTokens(cfg, msidentity.GraphScope(endpoint))
+		if err != nil {
+			return nil, err
+		}
+		return graphmail.New(graphmail.Config{Sender: m.Graph.Sender, Endpoint: endpoint, Tokens: tokens}, m.From, logger)
 	}
 	sc := email.SMTPConfig{
 		Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: m.SMTP.TLS,

@@ -50,3 +50,9 @@ func (s *Service) Vacuum(ctx context.Context) error { return s.db.Vacuum(ctx) }
 func Backup(ctx context.Context, cfg *config.Config, dst string) (*store.BackupInfo, error) {
 	return store.Backup(ctx, filepath.Join(cfg.StateDir, store.FileName), dst)
 }
+
+// PrunedAt says when retention deleted a campaign's per-user messages
+// (zero: it did not); CampaignBreakdown still counts them.
+func (s *Service) PrunedAt(ctx context.Context, id int64) (time.Time, error) {
+	return s.db.PrunedAt(ctx, id)
+}

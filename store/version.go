@@ -56,10 +56,19 @@ func versionOf(names []string) int {
 	return v
 }
 
+// stampVersion writes the schema version of names into the header, unless
+// it is there already (setting it would write a page at every open).
 func stampVersion(ctx context.Context, tx *sql.Tx, names []string) error {
-	// PRAGMA takes no bound parameters; the value is an integer we computed.
-	_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, versionOf(names)))
-	return err
+	var have int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
+		return err
+	}
+	if want := versionOf(names); have != want {
+		// PRAGMA takes no bound parameters; the value is an integer we computed.
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, want))
+		return err
+	}
+	return nil
 }
 
 // SchemaInfo describes the schema of a database file.

@@ -395,6 +395,9 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if c.State == carrierwatch.CampaignAwaitingApproval {
 				fmt.Fprintf(stdout, "\nNothing is sent until an admin runs: carrierwatch campaigns approve %d\n", c.ID)
 			}
+			if err := printBreakdown(ctx, stdout, a, id); err != nil {
+				return err
+			}
 			if len(d.Failures) > 0 {
 				fmt.Fprintln(stdout, "\nFailed, by the server's reply:")
 				out := tw(stdout)

@@ -110,3 +110,26 @@ func (d *daemon) pruneJob(ctx context.Context) {
 		d.logger.Warn("the database predates incremental vacuum: freed space stays in the file until 'carrierwatch prune' runs once with the daemon stopped", "free_pages", res.FreePages)
 	}
 }
+
+// printBreakdown prints a campaign's counts by segment, language and
+// state (campaigns show), and whether retention deleted its messages.
+func printBreakdown(ctx context.Context, w io.Writer, a *app, id int64) error {
+	counts, err := a.svc.CampaignBreakdown(ctx, id)
+	if err != nil || len(counts) == 0 {
+		return err
+	}
+	pruned, err := a.svc.PrunedAt(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nBy segment and language:")
+	out := tw(w)
+	for _, c := range counts {
+		fmt.Fprintf(out, "  %s\t%s\t%s\t%d\n", c.Segment, c.Lang, c.State, c.N)
+	}
+	out.Flush()
+	if !pruned.IsZero() {
+		fmt.Fprintf(w, "Per-user messages deleted by retention.messages on %s; the counts stay.\n", fmtTime(pruned))
+	}
+	return nil
+}

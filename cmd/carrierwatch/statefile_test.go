@@ -123,8 +123,13 @@ func TestPruneEndToEnd(t *testing.T) {
 	if got := mustRun(t, "campaigns", "list", "--config", cfg); got != list {
 		t.Errorf("campaigns list after prune:\n%s\nbefore:\n%s", got, list)
 	}
-	if got := mustRun(t, "campaigns", "show", "1", "--config", cfg); !strings.Contains(got, fmt.Sprintf("%d total: %d sent", users, users)) {
-		t.Errorf("campaigns show 1 after prune:\n%s", got)
+	for _, want := range []string{fmt.Sprintf("%d total: %d sent", users, users), "phone-only  en  sent  250", "phone-only  ja  sent  750", "Per-user messages deleted by retention.messages"} {
+		if got := mustRun(t, "campaigns", "show", "1", "--config", cfg); !strings.Contains(got, want) {
+			t.Errorf("campaigns show 1 after prune lacks %q:\n%s", want, got)
+		}
+	}
+	if got := mustRun(t, "campaigns", "show", "1", "--config", cfg); !strings.HasPrefix(got, show) {
+		t.Errorf("campaigns show 1 after prune:\n%s\nbefore:\n%s", got, show)
 	}
 	if rows := listedMessage.FindAllString(mustRun(t, "campaigns", "show", "1", "--messages", "--config", cfg), -1); len(rows) != 0 {
 		t.Errorf("campaign 1 still lists %d messages after prune", len(rows))
@@ -372,5 +377,50 @@ func TestDaemonPrunesOnSchedule(t *testing.T) {
 	}
 	if got := mustRun(t, "campaigns", "messages", "--user", "aoki", "--config", cfg); !strings.Contains(got, "no messages") {
 		t.Errorf("messages after the daemon pruned:\n%s", got)
+	}
+}
+
+// TestPruneSwitchesAnOlderFileOnce: a database without incremental vacuum
+// (as carrierwatch created them before) is rewritten by prune once, and
+// only while no daemon holds the state_dir.
+func TestPruneSwitchesAnOlderFileOnce(t *testing.T) {
+	feeds := newFeedServer(t, "docomo-network.rdf")
+	smtp := smtptest.Start(t, smtptest.Options{Discard: true})
+	cfg := writeConfig(t, feeds.URL, smtp.Addr, "retention: {messages: 1s}\n")
+	everyoneAffected(t, cfg, 200)
+	mustRun(t, "once", "--config", cfg)
+	feeds.file.Store("docomo-network-recovered.rdf")
+	mustRun(t, "once", "--config", cfg)
+	db, err := sql.Open("sqlite", filepath.Join(stateDir(cfg), store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`PRAGMA auto_vacuum = NONE`, `VACUUM`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	time.Sleep(1100 * time.Millisecond)
+
+	lock, err := lockState(stateDir(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "prune", "--config", cfg)
+	if !strings.Contains(out, "deleted 400 messages") || !strings.Contains(out, "until 'carrierwatch prune' runs once with the daemon stopped") {
+		t.Fatalf("prune while the state_dir is locked:\n%s", out)
+	}
+	lock.Close()
+	before := dbSize(t, stateDir(cfg))
+	out = mustRun(t, "prune", "--config", cfg)
+	if !strings.Contains(out, "switching the file to incremental vacuum") {
+		t.Fatalf("prune with the daemon stopped:\n%s", out)
+	}
+	if after := dbSize(t, stateDir(cfg)); after >= before {
+		t.Errorf("file %d bytes after the VACUUM, %d before", after, before)
+	}
+	if out := mustRun(t, "prune", "--config", cfg); strings.Contains(out, "incremental vacuum") {
+		t.Errorf("third prune still wants a VACUUM:\n%s", out)
 	}
 }

@@ -46,6 +46,14 @@ func cookieValue(r *http.Request, name string) string {
 // messages holds every UI string by key, per language.
 var messages = map[string]map[string]string{
 	"en": {
+		"ev.open":                 "opened",
+		"ev.update":               "update",
+		"ev.resolve":              "resolved",
+		"verdict.outage":          "outage",
+		"verdict.not-resolved":    "not resolved yet",
+		"verdict.resolved":        "recovered",
+		"verdict.ignored":         "ignored",
+		"verdict.no-match":        "no match",
 		"app":                     "carrierwatch",
 		"nav.overview":            "Overview",
 		"nav.incidents":           "Incidents",
@@ -219,6 +227,14 @@ var messages = map[string]map[string]string{
 		"notfound":                "Not found",
 	},
 	"ja": {
+		"ev.open":                 "発生",
+		"ev.update":               "更新",
+		"ev.resolve":              "復旧",
+		"verdict.outage":          "障害",
+		"verdict.not-resolved":    "未復旧（一部回復など）",
+		"verdict.resolved":        "復旧",
+		"verdict.ignored":         "対象外",
+		"verdict.no-match":        "該当なし",
 		"app":                     "carrierwatch",
 		"nav.overview":            "概要",
 		"nav.incidents":           "障害",

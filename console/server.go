@@ -177,12 +177,20 @@ func (s *Server) funcs(lang string) template.FuncMap {
 			}
 			return strconv.FormatFloat(float64(part)*100/float64(total), 'f', 1, 64)
 		},
-		"mask":     carrierwatch.MaskAddress,
-		"maskAll":  maskAll,
-		"phone":    maskPhone,
-		"state":    func(v any) string { return translate(lang, "state."+fmt.Sprint(v)) },
-		"kind":     func(v any) string { return translate(lang, "kind."+fmt.Sprint(v)) },
-		"seg":      func(v any) string { return translate(lang, "seg."+fmt.Sprint(v)) },
+		"mask":    carrierwatch.MaskAddress,
+		"maskAll": maskAll,
+		"phone":   maskPhone,
+		"state":   func(v any) string { return translate(lang, "state."+fmt.Sprint(v)) },
+		"kind":    func(v any) string { return translate(lang, "kind."+fmt.Sprint(v)) },
+		"seg":     func(v any) string { return translate(lang, "seg."+fmt.Sprint(v)) },
+		// tOr translates prefix+v, or shows v as it is when there is no
+		// message for it (a verdict a newer detector adds).
+		"tOr": func(prefix string, v any) string {
+			if m, ok := messages[lang][prefix+fmt.Sprint(v)]; ok {
+				return m
+			}
+			return fmt.Sprint(v)
+		},
 		"progress": progressOf,
 		"add":      func(a, b int) int { return a + b },
 		"list":     func(v ...string) []string { return v },

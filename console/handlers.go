@@ -21,8 +21,16 @@ const retryShown = 20
 
 // Live reports whether the campaign's progress can still change: it is
 // sending, or waiting for someone to approve it.
-func (r campaignRow) Live() bool {
-	return r.Sending || r.C.State == carrierwatch.CampaignAwaitingApproval
+func (r campaignRow) Live() bool { return liveCampaign(r.C) }
+
+func liveCampaign(c *carrierwatch.Campaign) bool {
+	switch c.State {
+	case carrierwatch.CampaignAwaitingApproval:
+		return true
+	case carrierwatch.CampaignActive:
+		return c.Counts.Pending+c.Counts.Sending > 0
+	}
+	return false
 }
 
 // incidentOf returns a campaign's incident, nil for preparedness.
@@ -30,7 +38,8 @@ func (s *Server) incidentOf(r *http.Request, c *carrierwatch.Campaign) (*carrier
 	if c.IncidentID == 0 {
 		return nil, nil
 	}
-	// The list, not Incident: that counts every campaign's messages.
+	// The list, not Incident: that also counts the campaigns' messages
+	// and reads the history and audit trail.
 	incs, err := s.svc.Incidents(r.Context(), false)
 	if err != nil {
 		return nil, err
@@ -140,8 +149,17 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Incidents = append(d.Incidents, row)
 	}
-	// Newest first; the campaigns still sending before the finished ones.
-	slices.SortStableFunc(camps, func(a, b *carrierwatch.Campaign) int { return cmp.Compare(b.ID, a.ID) })
+	// The campaigns still sending or held first, then the others; newest
+	// first within each.
+	slices.SortStableFunc(camps, func(a, b *carrierwatch.Campaign) int {
+		if la, lb := liveCampaign(a), liveCampaign(b); la != lb {
+			if la {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
 	for _, c := range camps {
 		if len(d.Campaigns) == recentCampaigns {
 			break

@@ -165,18 +165,12 @@ func (s *Server) parseTemplates() error {
 
 func (s *Server) funcs(lang string) template.FuncMap {
 	return template.FuncMap{
-		"t":    func(key string, args ...any) string { return translate(lang, key, args...) },
-		"time": func(t time.Time) string { return fmtTime(lang, t) },
-		"ago":  func(now, t time.Time) string { return ago(lang, now, t) },
-		"num":  fmtNum,
-		"rate": fmtRate,
-		"dur":  func(d time.Duration) string { return fmtDuration(lang, d) },
-		"pct": func(part, total int) string {
-			if total <= 0 {
-				return "0"
-			}
-			return strconv.FormatFloat(float64(part)*100/float64(total), 'f', 1, 64)
-		},
+		"t":       func(key string, args ...any) string { return translate(lang, key, args...) },
+		"time":    func(t time.Time) string { return fmtTime(lang, t) },
+		"ago":     func(now, t time.Time) string { return ago(lang, now, t) },
+		"num":     fmtNum,
+		"rate":    fmtRate,
+		"dur":     func(d time.Duration) string { return fmtDuration(lang, d) },
 		"mask":    carrierwatch.MaskAddress,
 		"maskAll": maskAll,
 		"phone":   maskPhone,

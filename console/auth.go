@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
@@ -37,27 +38,38 @@ const localActor = "local"
 
 // authenticator decides who a request is from.
 type authenticator struct {
-	users   map[string][]byte // name → bcrypt hash
-	proxies []netip.Prefix
-	header  string
-	logger  *slog.Logger
+	usersFile string
+	users     atomic.Pointer[map[string][]byte] // name → bcrypt hash; nil without a users file
+	proxies   []netip.Prefix
+	header    string
+	logger    *slog.Logger
 }
 
 // newAuthenticator reads the users file, if any. Errors name the file and
 // line, never a hash.
 func newAuthenticator(cfg AuthConfig, logger *slog.Logger) (*authenticator, error) {
-	a := &authenticator{proxies: cfg.TrustedProxies, header: cfg.Header, logger: logger}
-	if cfg.UsersFile != "" {
-		users, err := LoadUsers(cfg.UsersFile)
-		if err != nil {
-			return nil, err
-		}
-		a.users = users
+	a := &authenticator{usersFile: cfg.UsersFile, proxies: cfg.TrustedProxies, header: cfg.Header, logger: logger}
+	if err := a.reload(); err != nil {
+		return nil, err
 	}
 	if len(a.proxies) > 0 && a.header == "" {
 		return nil, errors.New("http.auth.header: must be set with trusted_proxy")
 	}
 	return a, nil
+}
+
+// reload reads the users file again; on an error the users read before
+// stay.
+func (a *authenticator) reload() error {
+	if a.usersFile == "" {
+		return nil
+	}
+	users, err := LoadUsers(a.usersFile)
+	if err != nil {
+		return err
+	}
+	a.users.Store(&users)
+	return nil
 }
 
 // LoadUsers reads an htpasswd-style file of bcrypt lines. It is what
@@ -123,13 +135,14 @@ func (a *authenticator) wrap(next http.Handler) http.Handler {
 // check returns the actor and http.StatusOK, or the status to refuse with.
 func (a *authenticator) check(r *http.Request) (string, int) {
 	remote := remoteAddr(r)
+	users := a.users.Load()
 	switch {
-	case a.users != nil:
+	case users != nil:
 		name, pw, ok := r.BasicAuth()
 		if !ok {
 			return "", http.StatusUnauthorized
 		}
-		hash, known := a.users[name]
+		hash, known := (*users)[name]
 		if !known {
 			// Spend the same time as for a known user.
 			hash = dummyHash

@@ -197,6 +197,7 @@ func TestUsersFileAuth(t *testing.T) {
 	users := filepath.Join(dir, "console.htpasswd")
 	os.WriteFile(users, []byte("# help desk\naoki:"+string(hash)+"\n"), 0o600)
 	f := newFixture(t, fixtureOptions{auth: console.AuthConfig{UsersFile: users}})
+	con := f.srv.Config.Handler.(*console.Server)
 	do := func(user, pw string) *http.Response {
 		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/", nil)
 		if user != "" {
@@ -217,6 +218,26 @@ func TestUsersFileAuth(t *testing.T) {
 	}
 	if resp := do("aoki", "correct horse"); resp.StatusCode != http.StatusOK {
 		t.Errorf("right password: %d", resp.StatusCode)
+	}
+	// SIGHUP re-reads the file: a new help-desk user can sign in, and a
+	// broken file keeps the users read before.
+	hash2, _ := bcrypt.GenerateFromPassword([]byte("battery staple"), bcrypt.MinCost)
+	os.WriteFile(users, []byte("aoki:"+string(hash)+"\nsuzuki:"+string(hash2)+"\n"), 0o600)
+	if got := do("suzuki", "battery staple").StatusCode; got != http.StatusUnauthorized {
+		t.Errorf("before the reload: %d", got)
+	}
+	if err := con.ReloadUsers(); err != nil {
+		t.Fatal(err)
+	}
+	if got := do("suzuki", "battery staple").StatusCode; got != http.StatusOK {
+		t.Errorf("after the reload: %d", got)
+	}
+	os.WriteFile(users, []byte("garbage\n"), 0o600)
+	if err := con.ReloadUsers(); err == nil {
+		t.Error("a broken users file reloaded without an error")
+	}
+	if got := do("suzuki", "battery staple").StatusCode; got != http.StatusOK {
+		t.Errorf("after a failed reload: %d, want the old users kept", got)
 	}
 	// A broken file is refused at start, naming the line.
 	os.WriteFile(users, []byte("aoki:{SHA}abc\n"), 0o600)

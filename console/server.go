@@ -88,6 +88,11 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// ReloadUsers reads http.auth.users_file again (SIGHUP): users added or
+// removed since the start take effect. On an error the users read before
+// stay and the error is returned.
+func (s *Server) ReloadUsers() error { return s.auth.reload() }
+
 // ServeHTTP serves the console's pages.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 

@@ -23,5 +23,22 @@ func (d *daemon) newConsole() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return console.New(console.Options{Service: d.svc, Auth: auth, Logger: d.logger})
+	con, err := console.New(console.Options{Service: d.svc, Auth: auth, Logger: d.logger})
+	if err != nil {
+		return nil, err
+	}
+	d.console = con
+	return con, nil
+}
+
+// reloadConsoleUsers reads the console's users file again on SIGHUP.
+func (d *daemon) reloadConsoleUsers() {
+	if d.console == nil || d.cfg.HTTP.Auth.UsersFile == "" {
+		return
+	}
+	if err := d.console.ReloadUsers(); err != nil {
+		d.logger.Error("console users file not reloaded; keeping the users read before", "err", err)
+		return
+	}
+	d.logger.Info("console users file reloaded", "users_file", d.cfg.HTTP.Auth.UsersFile)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/carrierwatch/carrierwatch/config"
+	"github.com/carrierwatch/carrierwatch/console"
 	"github.com/carrierwatch/carrierwatch/pipeline"
 	"github.com/carrierwatch/carrierwatch/publish"
 	"github.com/carrierwatch/carrierwatch/templates"
@@ -91,6 +92,7 @@ type daemon struct {
 	logger    *slog.Logger
 	level     *slog.LevelVar
 	heartbeat time.Duration
+	console   *console.Server // nil without http.listen
 
 	mu       sync.Mutex
 	cron     *cron.Cron
@@ -310,6 +312,7 @@ func (d *daemon) reload(ctx context.Context) {
 		d.logger.Error("notice pages: new settings not used", "err", err)
 	}
 	d.cfg = cfg
+	d.reloadConsoleUsers()
 	setLevel(d.level, cfg.Log.Level)
 	d.logger.Info("config reloaded", "config", d.path, "carriers", len(cfg.Carriers))
 	go func() {

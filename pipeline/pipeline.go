@@ -567,7 +567,7 @@ func (e *Engine) SyncDirectory(ctx context.Context, o SyncOptions) (store.ApplyR
 	rec := store.SyncRecord{StartedAt: start}
 	fail := func(err error) (store.ApplyResult, error) {
 		// One line: identity-library errors span several.
-		rec.FinishedAt, rec.Error = time.Now(), strings.Join(strings.Fields(err.Error()), " ")
+		rec.FinishedAt, rec.Error = time.Now(), carrierwatch.OneLine(err.Error(), 4000)
 		if rerr := e.Store.RecordSync(context.WithoutCancel(ctx), rec); rerr != nil {
 			e.Logger.Error("could not record the failed sync", "err", rerr)
 		}

@@ -2,9 +2,7 @@ package publish
 
 import (
 	"net/url"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/carrierwatch/carrierwatch"
 )
@@ -83,7 +81,7 @@ func other(lang string) string {
 func (p *Publisher) view(lang string, n Notice) *incidentView {
 	inc := n.Incident
 	v := &incidentView{
-		ID: inc.ID, CarrierName: oneLine(n.CarrierName, 200), Title: oneLine(inc.Title, 300),
+		ID: inc.ID, CarrierName: carrierwatch.OneLine(n.CarrierName, 200), Title: carrierwatch.OneLine(inc.Title, 300),
 		Status: Status(n), Regional: inc.Scope == carrierwatch.ScopeRegional, StartedAt: inc.StartedAt, DetectedAt: inc.OpenedAt,
 		UpdatedAt: inc.UpdatedAt, ResolvedAt: inc.ResolvedAt, Href: p.href(IncidentFile(inc.ID, lang)),
 	}
@@ -91,10 +89,10 @@ func (p *Publisher) view(lang string, n Notice) *incidentView {
 		v.CarrierName = inc.CarrierID
 	}
 	if u, err := url.Parse(inc.URL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
-		v.NoticeURL = oneLine(inc.URL, 2000)
+		v.NoticeURL = carrierwatch.OneLine(inc.URL, 2000)
 	}
 	for _, a := range inc.Areas {
-		if a = oneLine(a, 100); a != "" {
+		if a = carrierwatch.OneLine(a, 100); a != "" {
 			v.Areas = append(v.Areas, a)
 		}
 	}
@@ -143,18 +141,6 @@ func (p *Publisher) indexPage(lang string, current, recent []Notice) *page {
 		}
 	}
 	return pg
-}
-
-// oneLine turns control characters and runs of white space into one
-// space, trims, and cuts s to max runes with "…".
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r)
-	}), " ")
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max-1]) + "…"
-	}
-	return s
 }
 
 // sampleNotices are the incidents the templates are tried with when they

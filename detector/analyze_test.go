@@ -146,3 +146,33 @@ func TestIndexItems(t *testing.T) {
 		t.Errorf("notice = %+v", got)
 	}
 }
+
+// FuzzAnalyze: any title and text give a known verdict and scope, areas
+// only for a regional notice, and a thread no longer than the title.
+func FuzzAnalyze(f *testing.F) {
+	f.Add("【復旧】石川県の一部エリアでご利用しづらい状況について", "能登町は復旧いたしました。輪島市ではご利用いただけない状況です。")
+	f.Add("（7月3日9時現在）", "2022年7月2日(土)1時35分頃より全国で")
+	f.Add("", "青森、岩手、秋田の3県")
+	r := mustCompile(f, DefaultRules())
+	ref := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, title, text string) {
+		n := Notice{Title: Normalize(title), Text: Normalize(text)}
+		a := r.Analyze(n, ref)
+		switch a.Verdict {
+		case VerdictNone, VerdictOutage, VerdictResolved, VerdictNotResolved, VerdictIgnored:
+		default:
+			t.Fatalf("unknown verdict %q", a.Verdict)
+		}
+		switch {
+		case a.Scope == ScopeNational && len(a.Areas) != 0:
+			t.Fatalf("national with areas %q", a.Areas)
+		case a.Scope == ScopeRegional && len(a.Areas) == 0:
+			t.Fatal("regional without areas")
+		case a.Scope != ScopeNational && a.Scope != ScopeRegional:
+			t.Fatalf("scope %q", a.Scope)
+		}
+		if len(a.Thread) > len(n.Title)+1 {
+			t.Fatalf("thread %q longer than title %q", a.Thread, n.Title)
+		}
+	})
+}

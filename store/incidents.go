@@ -278,7 +278,10 @@ func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present []string
 		if err := addEvent(ctx, tx, inc.ID, now, "open", pending); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE notices SET incident_id = ? WHERE carrier_id = ? AND incident_id IS NULL AND dismissed = 0 AND verdict IN ('outage', 'not-resolved')`, inc.ID, carrierID); err != nil {
+		// The pending notices of its thread belong to it; other threads'
+		// pending notices wait for their own confirmation.
+		if _, err := tx.ExecContext(ctx, `UPDATE notices SET incident_id = ? WHERE carrier_id = ? AND incident_id IS NULL AND dismissed = 0 AND verdict IN ('outage', 'not-resolved')
+			AND (key = ? OR (thread_title <> '' AND thread_title = ?) OR (source_id = ? AND hash = ?))`, inc.ID, carrierID, pending.Key, pending.ThreadTitle, pending.SourceID, pending.Hash); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM carrier_state WHERE carrier_id = ?`, carrierID); err != nil {
@@ -294,11 +297,15 @@ func (s *DB) ConfirmPoll(ctx context.Context, carrierID string, present []string
 	return out, nil
 }
 
-// OpenIncident declares an incident by hand. If the carrier already has an
-// open incident it is returned with created false.
+// OpenIncident declares a national incident by hand. If the carrier
+// already has an open national incident it is returned with created false;
+// an open regional incident does not stand in for it.
 func (s *DB) OpenIncident(ctx context.Context, carrierID, title, note string) (inc *carrierwatch.Incident, created bool, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		inc, err = openIncident(ctx, tx, carrierID)
+		// An admin declares a carrier-wide outage: an open national
+		// incident is it; a regional one is not.
+		inc, err = scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE carrier_id = ? AND state = 'open'
+			AND (scope = 'national' OR (manual = 1 AND thread = '')) ORDER BY id LIMIT 1`, carrierID))
 		if err == nil {
 			return nil
 		}

@@ -124,3 +124,23 @@ func TestScopeOnlyWidens(t *testing.T) {
 		t.Fatalf("open %+v, want only the 石川県 incident", open)
 	}
 }
+
+// TestManualBesideRegional: an admin's declaration of a carrier outage is
+// not answered by a regional incident that happens to be open.
+func TestManualBesideRegional(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	reg, err := db.ApplySignal(ctx, store.Signal{CarrierID: "kddi", SourceID: "kddi/0", Hash: "r", Key: "k", Verdict: store.VerdictOutage,
+		Thread: "k", Scope: carrierwatch.ScopeRegional, Areas: []string{"石川県"}}, false)
+	if err != nil || !reg.Opened {
+		t.Fatalf("regional: %+v %v", reg, err)
+	}
+	inc, created, err := db.OpenIncident(ctx, "kddi", "全国で通話できない", "")
+	if err != nil || !created || inc.ID == reg.Incident.ID || inc.Scope != carrierwatch.ScopeNational {
+		t.Fatalf("manual: %+v created=%v %v", inc, created, err)
+	}
+	again, created, err := db.OpenIncident(ctx, "kddi", "again", "")
+	if err != nil || created || again.ID != inc.ID {
+		t.Fatalf("second declaration: %+v created=%v %v", again, created, err)
+	}
+}

@@ -198,7 +198,8 @@ func (p *pruner) fold(ctx context.Context, where string, keep bool, args ...any)
 }
 
 // campaigns prunes finished campaigns whose last activity, and whose
-// incident's resolution, are older than cut.
+// incident's resolution, are older than cut, once no campaign of their
+// incident has a message left to send.
 func (p *pruner) campaigns(ctx context.Context, cut int64) error {
 	ids, err := p.ids(ctx, `SELECT c.id FROM campaigns c LEFT JOIN incidents i ON i.id = c.incident_id
 		WHERE c.pruned_at = 0
@@ -206,6 +207,10 @@ func (p *pruner) campaigns(ctx context.Context, cut int64) error {
 		AND max(c.created_at, c.approved_at, c.cancelled_at) < ?1
 		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id
 			AND (m.state NOT IN `+terminal+` OR m.created_at >= ?1 OR m.sent_at >= ?1))
+		-- While an incident's follow-ups are still going out, its outage
+		-- campaign stays whole.
+		AND (c.incident_id IS NULL OR NOT EXISTS (SELECT 1 FROM messages m JOIN campaigns o ON o.id = m.campaign_id
+			WHERE o.incident_id = c.incident_id AND m.state NOT IN `+terminal+`))
 		ORDER BY c.id`, cut)
 	if err != nil {
 		return err

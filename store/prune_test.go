@@ -210,12 +210,32 @@ func TestPruneWaitsForTheIncidentToBeResolved(t *testing.T) {
 	if res, _ = db.Prune(ctx, store.Retention{Messages: time.Hour}, store.PruneOptions{}); res.Messages != 0 {
 		t.Fatalf("pruned 30 minutes after the resolution with 1h retention: %+v", res)
 	}
+	// A follow-up still to send keeps the outage campaign whole.
+	rc, _, err := db.EnsureCampaign(ctx, inc.ID, carrierwatch.KindResolved, carrierwatch.CampaignActive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fu := carrierwatch.Message{CampaignID: rc.ID, IncidentID: inc.ID, Kind: carrierwatch.KindResolved, UserID: "u1", To: []string{"u1@x"}, MessageID: "r1", Data: []byte("{}")}
+	if _, err := db.PlanMessages(ctx, []carrierwatch.Message{fu}); err != nil {
+		t.Fatal(err)
+	}
 	now = now.Add(time.Hour)
+	if res, _ = db.Prune(ctx, store.Retention{Messages: time.Hour}, store.PruneOptions{}); res.Messages != 0 {
+		t.Fatalf("pruned the outage campaign while its follow-up waits: %+v", res)
+	}
+	claimed, _ = db.ClaimMessages(ctx, 10)
+	if len(claimed) != 1 {
+		t.Fatalf("claimed %d follow-ups", len(claimed))
+	}
+	if err := db.MarkSent(ctx, claimed[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour)
 	res, err = db.Prune(ctx, keep, store.PruneOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Incidents) != 1 || res.IncidentMessages != 1 {
+	if len(res.Incidents) != 1 || res.IncidentMessages != 2 {
 		t.Fatalf("retention.incidents: %+v", res)
 	}
 	if _, err := db.Incident(ctx, inc.ID); err == nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/mmcdole/gofeed"
 
+	"github.com/carrierwatch/carrierwatch"
 	"github.com/carrierwatch/carrierwatch/internal/browsertest"
 	"github.com/carrierwatch/carrierwatch/internal/smtptest"
 	"github.com/carrierwatch/carrierwatch/phone"
@@ -456,5 +457,52 @@ func TestDryRunPublishesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("the dry run touched the published folder: %v", err)
+	}
+}
+
+// TestPublishRegionalFromDatabase: a regional incident with the carrier's
+// stated start, as the store keeps it, is rewritten into the folder by
+// `carrierwatch publish`: its area, its start, and a partial recovery.
+func TestPublishRegionalFromDatabase(t *testing.T) {
+	feeds := newFeedServer(t, "publish-1-outage.rdf")
+	smtp := smtptest.Start(t, smtptest.Options{})
+	cfg, dir := publishConfig(t, feeds.URL, smtp.Addr, "")
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(filepath.Dir(cfg), "state", store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jst := time.FixedZone("JST", 9*3600)
+	started := time.Date(2022, 7, 2, 1, 35, 0, 0, jst)
+	for i, sig := range []store.Signal{
+		{Verdict: store.VerdictOutage, Title: "一部エリアでau携帯電話サービスがご利用しづらい状況について", Scope: carrierwatch.ScopeRegional, Areas: []string{"石川県", "富山県"}, StartedAt: started},
+		{Verdict: store.VerdictNotResolved, Title: "【一部回復】一部エリアでau携帯電話サービスがご利用しづらい状況について", Scope: carrierwatch.ScopeRegional, Areas: []string{"石川県"}},
+	} {
+		sig.CarrierID, sig.SourceID, sig.Hash, sig.Link = "kddi", "kddi/manual", fmt.Sprintf("h%d", i), "https://carrier.example.jp/info/network/pages/regional.html"
+		if _, err := db.ApplySignal(ctx, sig, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if out, err := runCmd(t, "publish", "--config", cfg); err != nil {
+		t.Fatalf("publish: %v\n%s", err, out)
+	}
+	files := publishedFiles(t, dir)
+	ja, en := files["incident-1.html"], files["incident-1.en.html"]
+	for _, w := range []string{"対象地域</th><td>石川県</td>", "一部回復", "発生日時</th><td><time", "2022年7月2日 1時35分"} {
+		if !strings.Contains(ja, w) {
+			t.Errorf("incident-1.html lacks %q", w)
+		}
+	}
+	for _, w := range []string{"Area</th><td>石川県</td>", "Partly recovered", "Started</th>", "2 July 2022, 01:35 JST"} {
+		if !strings.Contains(en, w) {
+			t.Errorf("incident-1.en.html lacks %q", w)
+		}
+	}
+	if strings.Contains(ja, "富山県") {
+		t.Error("the page keeps an area the latest notice dropped")
+	}
+	if !strings.Contains(files["index.html"], "対象地域: 石川県") {
+		t.Error("index lacks the area")
 	}
 }

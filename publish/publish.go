@@ -123,7 +123,7 @@ func (p *Publisher) Publish(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	res.Incidents = len(ids)
-	if err := os.MkdirAll(p.opts.Dir, 0o755); err != nil {
+	if err := mkdirPublic(p.opts.Dir); err != nil {
 		return res, fmt.Errorf("publish: %w", err)
 	}
 	removeStaleTemps(p.opts.Dir)
@@ -264,6 +264,22 @@ func (p *Publisher) href(name string) string {
 // for one user.
 func SupportFormURL(link, carrier string, incident int64) string {
 	return templates.FillLink(link, "", "", carrier, incident)
+}
+
+// mkdirPublic creates dir when it is missing, readable by everyone (the
+// web server) whatever the process umask (the systemd unit's is 0077). A
+// folder that exists keeps its mode: the admin chose it.
+func mkdirPublic(dir string) error {
+	if st, err := os.Stat(dir); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s is not a folder", dir)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o755)
 }
 
 // tempPrefix starts the names of files being written.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -500,5 +501,24 @@ func TestStatus(t *testing.T) {
 		if got := Status(tt.n); got != tt.want {
 			t.Errorf("Status = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestFolderCreatedReadable(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	p, dir := newPublisher(t, &notices{ns: sampleNotices()}, "")
+	if _, err := p.Publish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Mode().Perm(); got != 0o755 {
+		t.Errorf("created folder mode %v under umask 077, want 0755 (the web server reads it)", got)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "index.html")); st.Mode().Perm() != 0o644 {
+		t.Errorf("index.html mode %v under umask 077", st.Mode().Perm())
 	}
 }

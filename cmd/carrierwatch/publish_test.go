@@ -190,7 +190,7 @@ func TestPublishThroughOutage(t *testing.T) {
 			ja, en := files["incident-1.html"], files["incident-1.en.html"]
 			for _, w := range []string{`<html lang="ja">`, `status-` + map[bool]string{true: "recovered"}[st.resolved], ">" + st.statusJA,
 				`<h2 id="another-way">1. 別の方法でサインインする</h2>`, `<h2 id="support">2. どの方法でもサインインできない場合</h2>`, `<h2 id="after-reset">3. リセットの後で`,
-				"「問題がありますか? 別の方法でサインインする」", "最終更新: <time", updJA,
+				"「問題がありますか? 別の方法でサインインする」", "最終更新: <time", updJA, "発生日時</th><td><time", "2022年7月2日 1時35分",
 				`href="https://support.example.ac.jp/mfa?carrier=au&#43;%2F&#43;UQ&#43;mobile&#43;%2F&#43;povo&amp;upn="`} {
 				if !strings.Contains(ja, w) {
 					t.Errorf("incident-1.html lacks %q", w)
@@ -476,9 +476,10 @@ func TestPublishRegionalFromDatabase(t *testing.T) {
 	started := time.Date(2022, 7, 2, 1, 35, 0, 0, jst)
 	for i, sig := range []store.Signal{
 		{Verdict: store.VerdictOutage, Title: "一部エリアでau携帯電話サービスがご利用しづらい状況について", Scope: carrierwatch.ScopeRegional, Areas: []string{"石川県", "富山県"}, StartedAt: started},
-		{Verdict: store.VerdictNotResolved, Title: "【一部回復】一部エリアでau携帯電話サービスがご利用しづらい状況について", Scope: carrierwatch.ScopeRegional, Areas: []string{"石川県"}},
+		{Verdict: store.VerdictNotResolved, Partial: true, Title: "【一部回復】一部エリアでau携帯電話サービスがご利用しづらい状況について", Scope: carrierwatch.ScopeRegional, Areas: []string{"石川県"}},
 	} {
 		sig.CarrierID, sig.SourceID, sig.Hash, sig.Link = "kddi", "kddi/manual", fmt.Sprintf("h%d", i), "https://carrier.example.jp/info/network/pages/regional.html"
+		sig.Key, sig.Thread = sig.Link, sig.Link
 		if _, err := db.ApplySignal(ctx, sig, false); err != nil {
 			t.Fatal(err)
 		}
@@ -504,5 +505,39 @@ func TestPublishRegionalFromDatabase(t *testing.T) {
 	}
 	if !strings.Contains(files["index.html"], "対象地域: 石川県") {
 		t.Error("index lacks the area")
+	}
+}
+
+// TestPublishRegionalAfterApproval: a regional notice opens an incident
+// whose campaign waits for approval (notify.regional: approve); its page
+// appears when an admin approves it, with the area.
+func TestPublishRegionalAfterApproval(t *testing.T) {
+	feeds := newFeedServer(t, "publish-regional.rdf")
+	smtp := smtptest.Start(t, smtptest.Options{})
+	cfg, dir := publishConfig(t, feeds.URL, smtp.Addr, "")
+	if _, err := runCmd(t, "once", "--config", cfg); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := runCmd(t, "campaigns", "list", "--config", cfg)
+	if !strings.Contains(out, "awaiting_approval") {
+		t.Fatalf("regional campaign not awaiting approval:\n%s", out)
+	}
+	files := publishedFiles(t, dir)
+	if _, ok := files["incident-1.html"]; ok || strings.Contains(files["index.html"], "石川県") {
+		t.Fatal("a regional incident awaiting approval was published")
+	}
+	if _, err := runCmd(t, "campaigns", "approve", "1", "--config", cfg); err != nil {
+		t.Fatal(err)
+	}
+	files = publishedFiles(t, dir)
+	for name, want := range map[string]string{
+		"incident-1.html": "対象地域</th><td>石川県", "incident-1.en.html": "Area</th><td>石川県", "index.html": "対象地域: 石川県",
+	} {
+		if !strings.Contains(files[name], want) {
+			t.Errorf("%s lacks %q", name, want)
+		}
+	}
+	if !strings.Contains(files["incident-1.html"], "発生日時</th><td><time datetime=\"2022-07-02T01:35:00&#43;09:00\">") {
+		t.Errorf("incident-1.html lacks the carrier's stated start")
 	}
 }

@@ -327,7 +327,10 @@ type Message struct {
 	Attempts   int
 	// Refusals counts the times the relay refused the message as a whole
 	// (Delivery.Whole); kept through other failures and restarts.
-	Refusals  int
+	Refusals int
+	// Priority is the claim order, lowest first, fixed when planned
+	// (store.Priority).
+	Priority  int
 	NextAt    time.Time // earliest next attempt while pending
 	LastError string
 	CreatedAt time.Time

@@ -183,7 +183,13 @@ type Mail struct {
 	Graph         MailGraph `yaml:"graph"`
 	File          File      `yaml:"file"`
 	RatePerSecond float64   `yaml:"rate_per_second"`
-	Concurrency   int       `yaml:"concurrency"`
+	// RatePerMinute is a second limit, for relays that count per minute
+	// (Exchange Online: 30); 0 = none.
+	RatePerMinute float64 `yaml:"rate_per_minute"`
+	// DailyLimit caps the mails of any rolling 24 hours (Exchange Online:
+	// 10,000 recipients per mailbox); 0 = none.
+	DailyLimit  int `yaml:"daily_limit"`
+	Concurrency int `yaml:"concurrency"`
 }
 
 // SMTP is the relay.

@@ -153,6 +153,12 @@ func (c *Config) Validate() error {
 	if m.RatePerSecond < 0 {
 		add("mail.rate_per_second", "must not be negative (0 means no limit)")
 	}
+	if m.RatePerMinute < 0 {
+		add("mail.rate_per_minute", "must not be negative (0 means no limit)")
+	}
+	if m.DailyLimit < 0 {
+		add("mail.daily_limit", "must not be negative (0 means no limit)")
+	}
 	if m.Concurrency < 1 || m.Concurrency > 64 {
 		add("mail.concurrency", "%d: want 1 to 64", m.Concurrency)
 	}

@@ -65,6 +65,7 @@ type Metrics struct {
 	syncs           *prometheus.CounterVec
 	delivered       *prometheus.CounterVec
 	failed          *prometheus.CounterVec
+	limitUntil      *prometheus.GaugeVec // see limits.go
 	sendDuration    *prometheus.HistogramVec
 }
 
@@ -145,6 +146,8 @@ func New(st Store, opts Options) *Metrics {
 	m.syncs.WithLabelValues("ok")
 	m.syncs.WithLabelValues("error")
 
+	m.limitUntil = newLimitGauge()
+	m.reg.MustRegister(m.limitUntil)
 	m.reg.MustRegister(
 		m.polls, m.pollErrors, m.pollNotModified, m.pollDuration, m.sourceLastOK,
 		m.signals, m.syncs, m.delivered, m.failed, m.sendDuration, build,

@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -50,8 +51,16 @@ type Observer interface {
 type DispatcherConfig struct {
 	Workers       int     // parallel sends (mail.concurrency)
 	RatePerSecond float64 // global limit; 0 = none
-	BaseBackoff   time.Duration
-	MaxBackoff    time.Duration
+	// RatePerMinute is a second global limit, for relays that count per
+	// minute (Exchange Online: 30); 0 = none.
+	RatePerMinute float64
+	// DailyLimit caps the mails sent in any rolling 24 hours, counted
+	// from the outbox's sent rows (so it holds across restarts); 0 = none.
+	// At the limit sending pauses until the oldest of them is 24 hours
+	// old. It needs an Outbox that can count (the store).
+	DailyLimit  int
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
 	// GiveUpAfter and GiveUpAttempts say when a message that keeps
 	// failing temporarily is marked failed ("gave up"): once it has had at
 	// least GiveUpAttempts attempts (default 20) and was planned more than
@@ -89,6 +98,7 @@ type Dispatcher struct {
 	render    RenderFunc
 	cfg       DispatcherConfig
 	limiter   *rate.Limiter
+	perMinute *rate.Limiter // nil: no per-minute limit
 	logger    *slog.Logger
 	observer  Observer
 	now       func() time.Time
@@ -104,6 +114,12 @@ type Dispatcher struct {
 	refusalStreak int
 	refusedIDs    map[int64]bool
 	stats         Progress
+	// inFlight counts claimed messages not yet finished, for the daily
+	// limit: they may all be sent.
+	inFlight int
+	// limitUntil is when the daily limit lets sending resume; zero when
+	// not at the limit.
+	limitUntil time.Time
 }
 
 // Progress counts what the dispatcher did since it started.
@@ -135,8 +151,12 @@ func NewDispatcher(out Outbox, t Transport, render RenderFunc, cfg DispatcherCon
 	if cfg.RatePerSecond > 0 {
 		lim = rate.NewLimiter(rate.Limit(cfg.RatePerSecond), max(1, int(cfg.RatePerSecond)))
 	}
-	return &Dispatcher{out: out, transport: t, render: render, cfg: cfg, limiter: lim, logger: logger,
+	d := &Dispatcher{out: out, transport: t, render: render, cfg: cfg, limiter: lim, logger: logger,
 		observer: observer, now: time.Now, wake: make(chan struct{}, 1)}
+	if cfg.RatePerMinute > 0 {
+		d.perMinute = rate.NewLimiter(rate.Limit(cfg.RatePerMinute/60), 1)
+	}
+	return d
 }
 
 // SetClock replaces the clock (tests).
@@ -168,7 +188,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if next, ok, err := d.out.NextDue(ctx); err == nil && ok {
 			wait = min(wait, max(next.Sub(d.now()), 50*time.Millisecond))
 		}
-		if p := d.pauseLeft(); p > 0 {
+		if p := d.holdAt().Sub(d.now()); p > 0 {
 			wait = max(wait, p)
 		}
 		t := time.NewTimer(wait)
@@ -202,7 +222,7 @@ func (d *Dispatcher) Drain(ctx context.Context, wait time.Duration) (waiting int
 			return 0, nil
 		}
 		at := next
-		if p := d.pausedAt(); p.After(at) {
+		if p := d.holdAt(); p.After(at) {
 			at = p
 		}
 		if at.After(deadline) {
@@ -240,6 +260,86 @@ func (d *Dispatcher) pausedAt() time.Time {
 	return d.pausedUntil
 }
 
+// holdAt is when sending may go on: the end of a pause or of the daily
+// limit's hold, whichever is later.
+func (d *Dispatcher) holdAt() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.limitUntil.After(d.pausedUntil) {
+		return d.limitUntil
+	}
+	return d.pausedUntil
+}
+
+// sentCounter is an Outbox that can count recent deliveries (the store
+// can); the daily limit needs it.
+type sentCounter interface {
+	// SentWindow returns how many messages were sent at or after since, and
+	// when the oldest of them was.
+	SentWindow(ctx context.Context, since time.Time) (n int, oldest time.Time, err error)
+}
+
+// LimitObserver is an Observer that is also told when a sending limit
+// pauses sending (until is zero when it ends); metrics implement it.
+type LimitObserver interface {
+	LimitReached(limit string, until time.Time)
+}
+
+// dailyRoom returns how many messages may be claimed under the daily
+// limit, at most want: the limit less what was sent in the last 24 hours
+// and what is claimed and not finished. At the limit it pauses sending
+// until the oldest sent message of the window is 24 hours old, and says
+// so once in the log.
+func (d *Dispatcher) dailyRoom(ctx context.Context, want int) (int, error) {
+	c, ok := d.out.(sentCounter)
+	if !ok {
+		return 0, errors.New("mail.daily_limit needs an outbox that counts sent messages")
+	}
+	now := d.now()
+	sent, oldest, err := c.SentWindow(ctx, now.Add(-24*time.Hour))
+	if err != nil {
+		return 0, err
+	}
+	d.mu.Lock()
+	room := d.cfg.DailyLimit - sent - d.inFlight
+	wasLimited := !d.limitUntil.IsZero()
+	if room > 0 {
+		d.limitUntil = time.Time{}
+		d.mu.Unlock()
+		if wasLimited {
+			d.logger.Info("daily mail limit: sending resumes", "daily_limit", d.cfg.DailyLimit, "sent_last_24h", sent)
+			d.observeLimit(time.Time{})
+		}
+		return min(room, want), nil
+	}
+	until := oldest.Add(24 * time.Hour)
+	if sent == 0 || !until.After(now) {
+		until = now.Add(time.Minute) // in flight only: look again soon
+	}
+	d.limitUntil = until
+	d.mu.Unlock()
+	if !wasLimited {
+		d.logger.Warn("daily mail limit reached; sending paused, resumes by itself", "daily_limit", d.cfg.DailyLimit,
+			"sent_last_24h", sent, "resumes_at", until.Format(time.RFC3339))
+		d.observeLimit(until)
+	}
+	return 0, nil
+}
+
+func (d *Dispatcher) observeLimit(until time.Time) {
+	if lo, ok := d.observer.(LimitObserver); ok {
+		lo.LimitReached("daily", until)
+	}
+}
+
+// LimitedUntil returns when the daily limit lets sending resume; zero
+// when sending is not held by it.
+func (d *Dispatcher) LimitedUntil() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.limitUntil
+}
+
 func (d *Dispatcher) pauseLeft() time.Duration {
 	return d.pausedAt().Sub(d.now())
 }
@@ -265,9 +365,12 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 				if ctx.Err() != nil || d.pauseLeft() > 0 {
 					// Not on the wire: hand it back, attempt not counted.
 					d.requeue(m, d.pausedAt())
-					continue
+				} else {
+					d.deliver(ctx, m, marks)
 				}
-				d.deliver(ctx, m, marks)
+				d.mu.Lock()
+				d.inFlight--
+				d.mu.Unlock()
 			}
 		}()
 	}
@@ -276,12 +379,21 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 	batch := d.cfg.Workers * 8
 	lastLog := time.Now()
 	for ctx.Err() == nil && d.pauseLeft() <= 0 {
+		n := batch
+		if d.cfg.DailyLimit > 0 {
+			if n, err = d.dailyRoom(ctx, batch); err != nil || n == 0 {
+				break
+			}
+		}
 		var msgs []*carrierwatch.Message
-		msgs, err = d.out.ClaimMessages(ctx, batch)
+		msgs, err = d.out.ClaimMessages(ctx, n)
 		if err != nil || len(msgs) == 0 {
 			break
 		}
 		claimed += len(msgs)
+		d.mu.Lock()
+		d.inFlight += len(msgs)
+		d.mu.Unlock()
 		for _, m := range msgs {
 			jobs <- m
 		}
@@ -394,6 +506,12 @@ func (d *Dispatcher) deliver(ctx context.Context, m *carrierwatch.Message, marks
 	if err := d.limiter.Wait(ctx); err != nil {
 		d.requeue(m, time.Time{})
 		return
+	}
+	if d.perMinute != nil {
+		if err := d.perMinute.Wait(ctx); err != nil {
+			d.requeue(m, time.Time{})
+			return
+		}
 	}
 	if d.pauseLeft() > 0 {
 		d.requeue(m, d.pausedAt())

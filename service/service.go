@@ -95,7 +95,8 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 // dispatcherConfig is the mail section of cfg as the dispatcher needs it.
 // Rate and concurrency changes take effect on restart.
 func dispatcherConfig(cfg *config.Config) notifier.DispatcherConfig {
-	return notifier.DispatcherConfig{Workers: cfg.Mail.Concurrency, RatePerSecond: cfg.Mail.RatePerSecond}
+	return notifier.DispatcherConfig{Workers: cfg.Mail.Concurrency, RatePerSecond: cfg.Mail.RatePerSecond,
+		RatePerMinute: cfg.Mail.RatePerMinute, DailyLimit: cfg.Mail.DailyLimit}
 }
 
 // Config returns the config in use.

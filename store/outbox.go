@@ -80,12 +80,13 @@ func DedupeKey(m *carrierwatch.Message) string {
 func (s *DB) PlanMessages(ctx context.Context, msgs []carrierwatch.Message) (int, error) {
 	const chunk = 2000
 	inserted := 0
+	scopes := map[int64]bool{} // incident id → regional
 	for start := 0; start < len(msgs); start += chunk {
 		end := min(start+chunk, len(msgs))
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO messages
-				(campaign_id, incident_id, kind, segment, user_id, lang, addresses, message_id, dedupe_key, state, created_at, data)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
+				(campaign_id, incident_id, kind, segment, user_id, lang, addresses, message_id, dedupe_key, state, created_at, data, priority)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`)
 			if err != nil {
 				return err
 			}
@@ -94,7 +95,15 @@ func (s *DB) PlanMessages(ctx context.Context, msgs []carrierwatch.Message) (int
 			for i := start; i < end; i++ {
 				m := &msgs[i]
 				to, _ := json.Marshal(m.To)
-				r, err := st.ExecContext(ctx, m.CampaignID, m.IncidentID, string(m.Kind), string(m.Segment), m.UserID, m.Lang, string(to), m.MessageID, DedupeKey(m), now, m.Data)
+				regional, ok := scopes[m.IncidentID]
+				if !ok && m.IncidentID != 0 {
+					var scope string
+					_ = tx.QueryRowContext(ctx, `SELECT scope FROM incidents WHERE id = ?`, m.IncidentID).Scan(&scope)
+					regional = scope == string(carrierwatch.ScopeRegional)
+					scopes[m.IncidentID] = regional
+				}
+				r, err := st.ExecContext(ctx, m.CampaignID, m.IncidentID, string(m.Kind), string(m.Segment), m.UserID, m.Lang, string(to), m.MessageID, DedupeKey(m), now, m.Data,
+					Priority(m.Kind, m.Segment, regional))
 				if err != nil {
 					return err
 				}
@@ -110,13 +119,13 @@ func (s *DB) PlanMessages(ctx context.Context, msgs []carrierwatch.Message) (int
 	return inserted, nil
 }
 
-const messageCols = `id, campaign_id, incident_id, kind, segment, user_id, lang, addresses, message_id, state, attempts, refusals, next_at, last_error, created_at, sent_at, data`
+const messageCols = `id, campaign_id, incident_id, kind, segment, user_id, lang, addresses, message_id, state, attempts, refusals, priority, next_at, last_error, created_at, sent_at, data`
 
 func scanMessage(r scanner) (*carrierwatch.Message, error) {
 	var m carrierwatch.Message
 	var to string
 	var next, created, sent int64
-	if err := r.Scan(&m.ID, &m.CampaignID, &m.IncidentID, &m.Kind, &m.Segment, &m.UserID, &m.Lang, &to, &m.MessageID, &m.State, &m.Attempts, &m.Refusals, &next, &m.LastError, &created, &sent, &m.Data); err != nil {
+	if err := r.Scan(&m.ID, &m.CampaignID, &m.IncidentID, &m.Kind, &m.Segment, &m.UserID, &m.Lang, &to, &m.MessageID, &m.State, &m.Attempts, &m.Refusals, &m.Priority, &next, &m.LastError, &created, &sent, &m.Data); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -127,15 +136,47 @@ func scanMessage(r scanner) (*carrierwatch.Message, error) {
 	return &m, nil
 }
 
+// Priority is the claim order of a message, lowest first, fixed when it
+// is planned: admin alerts; outage mails of national incidents, phone-only
+// users (locked out) first, then other-phone, then app; the same of
+// regional incidents (an approved regional campaign waits behind a
+// national one); resolved follow-ups (never before an outage mail); then
+// preparedness mails.
+func Priority(kind carrierwatch.Kind, segment carrierwatch.Segment, regional bool) int {
+	p := 50
+	switch kind {
+	case carrierwatch.KindAdmin:
+		return 0
+	case carrierwatch.KindOutage:
+		p = 10
+	case carrierwatch.KindResolved:
+		p = 30
+	default:
+		return p
+	}
+	if regional {
+		p += 10
+	}
+	switch segment {
+	case carrierwatch.SegmentPhoneOnly:
+	case carrierwatch.SegmentOtherPhone:
+		p++
+	default:
+		p += 2
+	}
+	return p
+}
+
 // ClaimMessages marks up to limit sendable messages (pending, due, in an
-// active campaign) as sending and returns them, oldest first. It is one
+// active campaign) as sending and returns them, by Priority, then oldest
+// first. It is one
 // statement, so it is atomic without a transaction.
 func (s *DB) ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Message, error) {
 	st, err := s.stmt(ctx, `UPDATE messages SET state = 'sending', attempts = attempts + 1
 		WHERE id IN (SELECT m.id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
 			WHERE m.state = 'pending' AND m.next_at <= ? AND c.state = 'active'
 			AND NOT (m.kind = 'outage' AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = m.incident_id AND i.state = 'resolved'))
-			ORDER BY m.next_at, m.id LIMIT ?)
+			ORDER BY m.priority, m.next_at, m.id LIMIT ?)
 		RETURNING `+messageCols)
 	if err != nil {
 		return nil, fmt.Errorf("claim messages: %w", err)
@@ -158,6 +199,9 @@ func (s *DB) ClaimMessages(ctx context.Context, limit int) ([]*carrierwatch.Mess
 	}
 	// RETURNING yields rows in no particular order.
 	sort.Slice(out, func(i, j int) bool {
+		if out[i].Priority != out[j].Priority {
+			return out[i].Priority < out[j].Priority
+		}
 		if !out[i].NextAt.Equal(out[j].NextAt) {
 			return out[i].NextAt.Before(out[j].NextAt)
 		}
@@ -486,4 +530,16 @@ func (s *DB) UsersNotifiedForCarrierSince(ctx context.Context, carrierID string,
 		out[id] = true
 	}
 	return out, rows.Err()
+}
+
+// SentWindow returns how many messages were sent at or after since, and the
+// time the oldest of them was sent (the daily limit's window).
+func (s *DB) SentWindow(ctx context.Context, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), min(sent_at) FROM messages WHERE state = 'sent' AND sent_at >= ?`, ms(since)).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("count sent messages: %w", err)
+	}
+	return n, fromMS(oldest.Int64), nil
 }

@@ -392,6 +392,9 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			c := d.Campaign
 			fmt.Fprintf(stdout, "campaign %d: %s mails, %s, incident %d\ncreated:  %s\napproved: %s\nprogress: %s\n",
 				c.ID, c.Kind, c.State, c.IncidentID, fmtTime(c.CreatedAt), fmtTime(c.ApprovedAt), countsLine(c.Counts))
+			if err := printDailyLimit(ctx, stdout, a.db, a.cfg); err != nil {
+				return err
+			}
 			if c.State == carrierwatch.CampaignAwaitingApproval {
 				fmt.Fprintf(stdout, "\nNothing is sent until an admin runs: carrierwatch campaigns approve %d\n", c.ID)
 			}

@@ -98,7 +98,7 @@ func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout
 	// for campaigns planned now and those already waiting. The copy sends
 	// one at a time without a rate limit: nothing goes on the wire.
 	copyCfg.Notify.RequireApproval = false
-	copyCfg.Mail.Concurrency, copyCfg.Mail.RatePerSecond = 1, 0
+	copyCfg.Mail.Concurrency, copyCfg.Mail.RatePerSecond, copyCfg.Mail.RatePerMinute, copyCfg.Mail.DailyLimit = 1, 0, 0, 0
 	rec := &recorder{}
 	a, err := openApp(ctx, &copyCfg, logger, appOptions{transport: rec})
 	if err != nil {

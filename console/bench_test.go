@@ -78,6 +78,7 @@ func BenchmarkPages(b *testing.B) {
 	pages := []struct{ name, path string }{
 		{"overview", "/"},
 		{"incidents", "/incidents"},
+		{"campaigns", "/campaigns"},
 		{"incident", "/incidents/" + id(o.Incident.ID)},
 		{"campaign", "/campaigns/" + id(o.Plan.CampaignID)},
 		{"campaign_page_900", "/campaigns/" + id(o.Plan.CampaignID) + "?after=" + id(msgs[0].ID+45000)},

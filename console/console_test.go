@@ -333,7 +333,7 @@ func TestHelpDeskSearchAndMail(t *testing.T) {
 func TestNoFullPhoneNumberOrAddressInPages(t *testing.T) {
 	f := newFixture(t, fixtureOptions{requireApproval: true})
 	inc, camp := f.openIncident(t)
-	pages := []string{"/", "/incidents", "/incidents/" + itoa(inc.ID), "/campaigns/" + itoa(camp), "/campaigns/" + itoa(camp) + "/approve",
+	pages := []string{"/", "/incidents", "/campaigns", "/incidents/" + itoa(inc.ID), "/campaigns/" + itoa(camp), "/campaigns/" + itoa(camp) + "/approve",
 		"/campaigns/" + itoa(camp) + "/cancel", "/users?q=user", "/users?q=u0000", "/exposure", "/preview", "/users/u00014", "/users/u00003"}
 	msgs, _ := f.svc.CampaignMessages(context.Background(), storePage(camp))
 	for _, m := range msgs {

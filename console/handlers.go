@@ -373,7 +373,7 @@ func (s *Server) campaign(w http.ResponseWriter, r *http.Request) {
 		carrier = d.Incident.CarrierID
 	}
 	d.Row = s.campaignRow(st, det.Campaign, carrier)
-	s.render(w, r, http.StatusOK, "campaign", page{Title: translate(pickLang(r), "campaign", id), Nav: "overview", Refresh: true, Data: d})
+	s.render(w, r, http.StatusOK, "campaign", page{Title: translate(pickLang(r), "campaign", id), Nav: "campaigns", Refresh: true, Data: d})
 }
 
 // progressJSON is what refresh.js reads.
@@ -472,7 +472,7 @@ func (s *Server) confirmCampaign(w http.ResponseWriter, r *http.Request) {
 	if action == "cancel" {
 		key = "confirm.cancel"
 	}
-	s.render(w, r, http.StatusOK, "confirm", page{Title: translate(pickLang(r), key, id), Nav: "overview", Data: d})
+	s.render(w, r, http.StatusOK, "confirm", page{Title: translate(pickLang(r), key, id), Nav: "campaigns", Data: d})
 }
 
 func (s *Server) actCampaign(w http.ResponseWriter, r *http.Request) {
@@ -542,4 +542,32 @@ func (s *Server) breakdown(ctx context.Context, camps ...*carrierwatch.Campaign)
 		}
 	}
 	return out, nil
+}
+
+// maxCampaignsListed bounds the campaign list.
+const maxCampaignsListed = 200
+
+func (s *Server) campaigns(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	st, err := s.svc.Status(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	camps, err := s.svc.Campaigns(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	incs, err := s.svc.Incidents(ctx, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	slices.SortStableFunc(camps, func(a, b *carrierwatch.Campaign) int { return cmp.Compare(b.ID, a.ID) })
+	var rows []campaignRow
+	for _, c := range camps[:min(len(camps), maxCampaignsListed)] {
+		rows = append(rows, s.campaignRow(st, c, incidentCarrier(incs, c.IncidentID)))
+	}
+	s.render(w, r, http.StatusOK, "campaigns", page{Title: translate(pickLang(r), "campaigns"), Nav: "campaigns", Refresh: true, Data: rows})
 }

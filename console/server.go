@@ -108,6 +108,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /incidents", s.openIncident)
 	mux.HandleFunc("GET /incidents/{id}", s.incident)
 	mux.HandleFunc("POST /incidents/{id}/resolve", s.resolveIncident)
+	mux.HandleFunc("GET /campaigns", s.campaigns)
 	mux.HandleFunc("GET /campaigns/{id}", s.campaign)
 	mux.HandleFunc("GET /campaigns/{id}/progress", s.campaignProgress)
 	mux.HandleFunc("GET /campaigns/{id}/{action}", s.confirmCampaign)

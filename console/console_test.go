@@ -87,7 +87,7 @@ func TestJapaneseByAcceptLanguageAndSwitch(t *testing.T) {
 		t.Error("the Approve button must keep its label in Japanese too")
 	}
 	_, body = f.get(t, "/campaigns/1/approve", "Accept-Language", "ja")
-	if want := "15 通のメールが送信されます。20 通/秒で約 1 分かかります。"; !strings.Contains(body, want) {
+	if want := "15 通のメールが送信されます（20 通/秒で1分以内）。"; !strings.Contains(body, want) {
 		t.Errorf("Japanese confirmation lacks %q", want)
 	}
 	// The switch sets a cookie that wins over Accept-Language.
@@ -113,7 +113,7 @@ func TestApproveThroughConfirmationSendsAndAudits(t *testing.T) {
 	f := newFixture(t, fixtureOptions{requireApproval: true, send: true, users: 40})
 	inc, camp := f.openIncident(t)
 	_, page := f.get(t, "/campaigns/"+itoa(camp)+"/approve")
-	if !strings.Contains(page, "20 mails will be sent; about 1 minute at 20/s.") {
+	if !strings.Contains(page, "20 mails will be sent, in under a minute at 20/s.") {
 		t.Errorf("confirmation does not say what will happen:\n%s", page)
 	}
 	token := csrfToken(t, page)
@@ -524,6 +524,15 @@ func TestPreparednessCampaignPages(t *testing.T) {
 	}
 	_, body := f.get(t, "/campaigns/"+itoa(r.CampaignID)+"/approve")
 	if want := itoa(int64(r.New)) + " mails will be sent"; !strings.Contains(body, want) {
+		t.Errorf("confirmation lacks %q", want)
+	}
+}
+
+func TestConfirmationEstimatesMinutes(t *testing.T) {
+	f := newFixture(t, fixtureOptions{requireApproval: true, users: 60, rate: 0.1})
+	_, camp := f.openIncident(t)
+	_, body := f.get(t, "/campaigns/"+itoa(camp)+"/approve")
+	if want := "30 mails will be sent; about 5 minutes at 0.1/s."; !strings.Contains(body, want) {
 		t.Errorf("confirmation lacks %q", want)
 	}
 }

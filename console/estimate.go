@@ -12,6 +12,10 @@ type sendEstimate struct {
 	RatePerSecond float64
 }
 
+// Quick reports whether the mails go out within a minute at a limited
+// rate.
+func (e sendEstimate) Quick() bool { return e.RatePerSecond > 0 && e.Duration < time.Minute }
+
 // estimate says how long n mails take at ratePerSecond (mail.rate_per_second;
 // 0 means no limit). It is the one place to swap for a fuller estimate that
 // knows per-minute and daily relay limits.

@@ -536,3 +536,15 @@ func TestConfirmationEstimatesMinutes(t *testing.T) {
 		t.Errorf("confirmation lacks %q", want)
 	}
 }
+
+func TestConfirmationWithExchangeLimits(t *testing.T) {
+	f := newFixture(t, fixtureOptions{requireApproval: true, users: 60, limits: "rate_per_minute: 30, daily_limit: 20"})
+	_, camp := f.openIncident(t)
+	_, body := f.get(t, "/campaigns/"+itoa(camp)+"/approve")
+	if want := "30 mails will be sent; about 1 day at 30/min. The daily limit of 20 mails holds the rest for the following days."; !strings.Contains(body, want) {
+		t.Errorf("confirmation lacks %q", want)
+	}
+	if _, body := f.get(t, "/"); !strings.Contains(body, "(limit 30/min) · at most 20 a day") {
+		t.Error("the overview does not show the relay's limits")
+	}
+}

@@ -43,6 +43,7 @@ type fixtureOptions struct {
 	requireApproval bool
 	send            bool // run the sender
 	rate            float64
+	limits          string // more mail.* keys, "rate_per_minute: 30"
 	auth            console.AuthConfig
 	log             io.Writer
 }
@@ -95,11 +96,11 @@ carriers:
     name: NTT docomo
     match: {prefixes: ["+81909"]}
     sources: [{type: feed, url: "https://www.docomo.ne.jp/info/rss/network.rdf"}]
-mail: {from: "IT Help <mfa-noreply@example.ac.jp>", concurrency: 2, rate_per_second: %v}
+mail: {from: "IT Help <mfa-noreply@example.ac.jp>", concurrency: 2, rate_per_second: %v%s}
 notify:
   require_approval: %v
   links: {support_form: "https://help.example.ac.jp/mfa", mfa_setup: "https://help.example.ac.jp/mfa/setup"}
-`, o.rate, o.requireApproval)))
+`, o.rate, limitsYAML(o.limits), o.requireApproval)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,3 +209,10 @@ func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func storePage(camp int64) store.MessagePage { return store.MessagePage{CampaignID: camp, Limit: 5} }
+
+func limitsYAML(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ", " + s
+}

@@ -192,7 +192,7 @@ func (s *Server) campaignRow(st *service.Status, c *carrierwatch.Campaign, carri
 	if row.Sending {
 		row.Rate = st.Relay.CurrentRate
 	}
-	row.Estimate = estimate(left, st.Relay.RatePerSecond)
+	row.Estimate = estimate(left, st.Relay)
 	row.Left = row.Estimate.Duration
 	if row.Rate > 0 && row.Rate < row.Estimate.RatePerSecond {
 		row.Left = time.Duration(float64(left) / row.Rate * float64(time.Second))
@@ -467,7 +467,7 @@ func (s *Server) confirmCampaign(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d := confirmData{D: det, Incident: inc, Action: action, Estimate: estimate(det.Campaign.Counts.Pending, st.Relay.RatePerSecond)}
+	d := confirmData{D: det, Incident: inc, Action: action, Estimate: estimate(det.Campaign.Counts.Pending, st.Relay)}
 	key := "confirm.approve"
 	if action == "cancel" {
 		key = "confirm.cancel"

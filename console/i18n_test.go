@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"regexp"
 	"testing"
+
+	"github.com/carrierwatch/carrierwatch/service"
 )
 
 // TestEveryMessageInBothLanguages checks that both languages have the same
@@ -45,10 +47,13 @@ func TestEveryMessageInBothLanguages(t *testing.T) {
 func TestFormatting(t *testing.T) {
 	for _, tt := range []struct{ got, want string }{
 		{fmtNum(13333), "13,333"}, {fmtNum(0), "0"}, {fmtNum(1000000), "1,000,000"}, {fmtNum(-1234), "-1,234"},
-		{fmtDuration("en", estimate(13333, 20).Duration), "11 minutes"},
-		{fmtDuration("ja", estimate(13333, 20).Duration), "11 分"},
-		{fmtDuration("en", estimate(30, 20).Duration), "1 minute"},
-		{fmtDuration("en", estimate(100000, 0.5).Duration), "2 days"},
+		{fmtDuration("en", estimate(13333, service.RelayStatus{RatePerSecond: 20}).Duration), "11 minutes"},
+		{fmtDuration("ja", estimate(13333, service.RelayStatus{RatePerSecond: 20}).Duration), "11 分"},
+		{fmtDuration("en", estimate(30, service.RelayStatus{RatePerSecond: 20}).Duration), "1 minute"},
+		{fmtDuration("en", estimate(100000, service.RelayStatus{RatePerSecond: 0.5}).Duration), "2 days"},
+		// Exchange Online: 30 a minute binds, 10,000 a day holds the rest.
+		{fmtDuration("en", estimate(13333, service.RelayStatus{RatePerSecond: 20, RatePerMinute: 30, DailyLimit: 10000}).Duration), "1 day"},
+		{fmtDuration("en", estimate(600, service.RelayStatus{RatePerSecond: 20, RatePerMinute: 30}).Duration), "20 minutes"},
 		{fmtRate(20), "20"}, {fmtRate(0.5), "0.5"}, {fmtRate(1.0 / 3), "0.3"},
 	} {
 		if tt.got != tt.want {

@@ -171,12 +171,20 @@ func (s *Server) parseTemplates() error {
 
 func (s *Server) funcs(lang string) template.FuncMap {
 	return template.FuncMap{
-		"t":       func(key string, args ...any) string { return translate(lang, key, args...) },
-		"time":    func(t time.Time) string { return fmtTime(lang, t) },
-		"ago":     func(now, t time.Time) string { return ago(lang, now, t) },
-		"num":     fmtNum,
-		"rate":    fmtRate,
-		"dur":     func(d time.Duration) string { return fmtDuration(lang, d) },
+		"t":    func(key string, args ...any) string { return translate(lang, key, args...) },
+		"time": func(t time.Time) string { return fmtTime(lang, t) },
+		"ago":  func(now, t time.Time) string { return ago(lang, now, t) },
+		"num":  fmtNum,
+		"rate": fmtRate,
+		"dur":  func(d time.Duration) string { return fmtDuration(lang, d) },
+		"erate": func(e sendEstimate) string {
+			if e.RateLimit <= 0 {
+				return translate(lang, "relay.nolimit")
+			}
+			unit := map[bool]map[string]string{false: {"en": "/s", "ja": " 通/秒"}, true: {"en": "/min", "ja": " 通/分"}}[e.PerMinute][lang]
+			return fmtRate(e.RateLimit) + unit
+		},
+		"limits":  func(r service.RelayStatus) sendEstimate { return estimate(0, r) },
 		"mask":    carrierwatch.MaskAddress,
 		"maskAll": maskAll,
 		"phone":   maskPhone,

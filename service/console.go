@@ -64,8 +64,11 @@ type RelayStatus struct {
 	// CurrentRate is the messages sent per second over the last
 	// rateWindow: what the relay takes now.
 	CurrentRate float64
-	// RatePerSecond is mail.rate_per_second, the configured limit.
-	RatePerSecond float64
+	// RatePerSecond, RatePerMinute and DailyLimit are the configured
+	// limits (mail.rate_per_second, rate_per_minute, daily_limit; 0 for
+	// none).
+	RatePerSecond, RatePerMinute float64
+	DailyLimit                   int
 }
 
 // Status is what the daemon is doing: the console's overview.
@@ -140,7 +143,8 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 // of the last minute and of the last rateWindow.
 func (s *Service) Relay(ctx context.Context) (RelayStatus, error) {
 	now := time.Now()
-	r := RelayStatus{RatePerSecond: s.Config().Mail.RatePerSecond}
+	m := s.Config().Mail
+	r := RelayStatus{RatePerSecond: m.RatePerSecond, RatePerMinute: m.RatePerMinute, DailyLimit: m.DailyLimit}
 	if s.dispatcher != nil {
 		r.PausedUntil = s.dispatcher.PausedUntil()
 	}

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"github.com/carrierwatch/carrierwatch/config"
 	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/pipeline"
-	"github.com/carrierwatch/carrierwatch/service"
 	"github.com/carrierwatch/carrierwatch/store"
 )
 
@@ -105,46 +102,21 @@ func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout
 		return err
 	}
 	defer a.Close()
-	camps, err := a.svc.Campaigns(ctx)
+	res, err := a.svc.Rehearse(ctx, "dry-run")
 	if err != nil {
-		return err
-	}
-	for _, c := range camps {
-		if c.State == carrierwatch.CampaignAwaitingApproval {
-			if _, err := a.svc.ApproveCampaign(ctx, c.ID, "dry-run"); err != nil {
-				return err
-			}
-		}
-	}
-	res, err := a.svc.Once(ctx, 0)
-	if err != nil && !errors.Is(err, pipeline.ErrUndelivered) {
 		return err
 	}
 	fmt.Fprintln(stdout, "DRY RUN: nothing was stored or sent.")
 	printOnce(stdout, res)
-	// Who each mail is for: the planned message's user, and their UPN.
-	msgs, err := a.svc.Messages(ctx, service.MessageFilter{})
+	who, err := a.svc.Recipients(ctx, rec.mails)
 	if err != nil {
 		return err
 	}
-	userOf := make(map[string]string, len(msgs))
-	for _, m := range msgs {
-		userOf[m.MessageID] = m.UserID
-	}
-	users, err := a.svc.Users(ctx)
-	if err != nil {
-		return err
-	}
-	upn := make(map[string]string, len(users))
-	for _, u := range users {
-		upn[u.ID] = u.UPN
-	}
-	sort.SliceStable(rec.mails, func(i, j int) bool { return rec.mails[i].IncidentID < rec.mails[j].IncidentID })
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INCIDENT\tKIND\tSEGMENT\tUSER\tUPN\tTO\tSUBJECT")
-	for _, m := range rec.mails {
-		id := userOf[m.MessageID]
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.IncidentID, m.Kind, m.Segment, dash(id), dash(upn[id]), maskAddrs(m.To), m.Subject)
+	for _, r := range who {
+		m := r.Mail
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.IncidentID, m.Kind, m.Segment, dash(r.UserID), dash(r.UPN), maskAddrs(m.To), m.Subject)
 	}
 	return tw.Flush()
 }

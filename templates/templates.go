@@ -79,6 +79,10 @@ type Data struct {
 	// OpenedAt instead.
 	StartedAt  time.Time
 	ResolvedAt time.Time // zero while open
+	// Areas are the areas a regional incident's notice names (宮崎県,
+	// 東日本, 一部エリア), from a carrier's page: untrusted; nil for a
+	// national incident.
+	Areas []string
 
 	Links Links
 	// RetirementDate is the day Microsoft-provided SMS and voice stop
@@ -103,6 +107,10 @@ func MessageData(m *carrierwatch.Message) (Data, error) {
 func (d *Data) SetIncident(inc *carrierwatch.Incident, carrierName string) {
 	d.IncidentID, d.IncidentTitle, d.IncidentURL = inc.ID, inc.Title, inc.URL
 	d.OpenedAt, d.ResolvedAt, d.StartedAt = inc.OpenedAt, inc.ResolvedAt, inc.StartedAt
+	d.Areas = nil
+	if inc.Scope == carrierwatch.ScopeRegional {
+		d.Areas = inc.Areas
+	}
 	if d.CarrierName == "" {
 		d.CarrierName = carrierName
 	}

@@ -41,7 +41,7 @@ func (s *notices) set(ns []Notice) {
 
 var _ Source = (*notices)(nil)
 
-func newPublisher(t *testing.T, src Source, base string) (*Publisher, string) {
+func newPublisher(t testing.TB, src Source, base string) (*Publisher, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "public")
 	p, err := New(src, Options{
@@ -54,7 +54,7 @@ func newPublisher(t *testing.T, src Source, base string) (*Publisher, string) {
 	return p, dir
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func golden(t testing.TB, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
 	if *update {

@@ -284,7 +284,10 @@ func (d *daemon) reload(ctx context.Context) {
 	if cfg.Publish.Listen != d.cfg.Publish.Listen || cfg.Publish.Dir != d.cfg.Publish.Dir {
 		d.logger.Warn("publish.listen takes effect on restart; the notice pages are written with the new publish settings")
 	}
-	if !config.Equal(cfg.Mail, d.cfg.Mail) {
+	// reply_to and return_path are read per mail by the renderer: at once.
+	oldMail, newMail := d.cfg.Mail, cfg.Mail
+	oldMail.ReplyTo, oldMail.ReturnPath, newMail.ReplyTo, newMail.ReturnPath = "", "", "", ""
+	if !config.Equal(newMail, oldMail) {
 		d.logger.Warn("mail.* changes (transport, from, smtp, rate, concurrency) take effect on restart")
 	}
 	provider, err := newProvider(cfg, d.logger)

@@ -287,21 +287,32 @@ type LimitObserver interface {
 
 // dailyRoom returns how many messages may be claimed under the daily
 // limit, at most want: the limit less what was sent in the last 24 hours
-// and what is claimed and not finished. At the limit it pauses sending
-// until the oldest sent message of the window is 24 hours old, and says
-// so once in the log.
-func (d *Dispatcher) dailyRoom(ctx context.Context, want int) (int, error) {
+// and what is claimed and not finished. The claimed count is read before
+// the sent count: a message recorded sent in between is then counted
+// twice (too little room, never too much), whereas read the other way
+// round it could be counted in neither and the limit overshot. While
+// claimed messages are still on the wire, no room is not yet the limit:
+// it returns 0 with busy set, and the caller waits for them. At the limit
+// it pauses sending until the oldest sent message of the window is 24
+// hours old, and says so once in the log.
+func (d *Dispatcher) dailyRoom(ctx context.Context, want int) (room int, busy bool, err error) {
 	c, ok := d.out.(sentCounter)
 	if !ok {
-		return 0, errors.New("mail.daily_limit needs an outbox that counts sent messages")
+		return 0, false, errors.New("mail.daily_limit needs an outbox that counts sent messages")
 	}
 	now := d.now()
+	d.mu.Lock()
+	inFlight := d.inFlight
+	d.mu.Unlock()
 	sent, oldest, err := c.SentWindow(ctx, now.Add(-24*time.Hour))
 	if err != nil {
-		return 0, err
+		return 0, false, err
+	}
+	room = d.cfg.DailyLimit - sent - inFlight
+	if room <= 0 && inFlight > 0 {
+		return 0, true, nil
 	}
 	d.mu.Lock()
-	room := d.cfg.DailyLimit - sent - d.inFlight
 	wasLimited := !d.limitUntil.IsZero()
 	if room > 0 {
 		d.limitUntil = time.Time{}
@@ -310,11 +321,11 @@ func (d *Dispatcher) dailyRoom(ctx context.Context, want int) (int, error) {
 			d.logger.Info("daily mail limit: sending resumes", "daily_limit", d.cfg.DailyLimit, "sent_last_24h", sent)
 			d.observeLimit(time.Time{})
 		}
-		return min(room, want), nil
+		return min(room, want), false, nil
 	}
 	until := oldest.Add(24 * time.Hour)
-	if sent == 0 || !until.After(now) {
-		until = now.Add(time.Minute) // in flight only: look again soon
+	if !until.After(now) {
+		until = now.Add(time.Minute) // the window moved meanwhile: look again soon
 	}
 	d.limitUntil = until
 	d.mu.Unlock()
@@ -323,7 +334,7 @@ func (d *Dispatcher) dailyRoom(ctx context.Context, want int) (int, error) {
 			"sent_last_24h", sent, "resumes_at", until.Format(time.RFC3339))
 		d.observeLimit(until)
 	}
-	return 0, nil
+	return 0, false, nil
 }
 
 func (d *Dispatcher) observeLimit(until time.Time) {
@@ -381,7 +392,20 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 	for ctx.Err() == nil && d.pauseLeft() <= 0 {
 		n := batch
 		if d.cfg.DailyLimit > 0 {
-			if n, err = d.dailyRoom(ctx, batch); err != nil || n == 0 {
+			var busy bool
+			if n, busy, err = d.dailyRoom(ctx, batch); err != nil {
+				break
+			}
+			if busy {
+				// The last room is on the wire: whether the limit is
+				// reached depends on how it ends.
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Millisecond):
+				}
+				continue
+			}
+			if n == 0 {
 				break
 			}
 		}

@@ -116,9 +116,12 @@ type sendCloser interface {
 }
 
 var (
-	_ sendCloser       = (*email.SMTP)(nil)
-	_ sendCloser       = (*email.File)(nil)
-	_ service.Observer = (*metrics.Metrics)(nil)
+	_ sendCloser            = (*email.SMTP)(nil)
+	_ sendCloser            = (*email.File)(nil)
+	_ service.Observer      = (*metrics.Metrics)(nil)
+	_ sendCloser            = (*graphmail.Transport)(nil)
+	_ email.TokenSource     = (*msidentity.TokenSource)(nil)
+	_ graphmail.TokenSource = (*msidentity.TokenSource)(nil)
 )
 
 // appOptions say what a command needs besides the store.

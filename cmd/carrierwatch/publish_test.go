@@ -541,3 +541,24 @@ func TestPublishRegionalAfterApproval(t *testing.T) {
 		t.Errorf("incident-1.html lacks the carrier's stated start")
 	}
 }
+
+// TestPublishFailureNeverStopsMail: a publish folder that cannot be
+// written is logged; the mails go out all the same.
+func TestPublishFailureNeverStopsMail(t *testing.T) {
+	feeds := newFeedServer(t, "publish-1-outage.rdf")
+	smtp := smtptest.Start(t, smtptest.Options{})
+	cfg, dir := publishConfig(t, feeds.URL, smtp.Addr, "")
+	if err := os.WriteFile(dir, []byte("a file where the folder should be"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, "once", "--config", cfg)
+	if err != nil {
+		t.Fatalf("once failed because the pages could not be written: %v\n%s", err, out)
+	}
+	if smtp.Count() == 0 {
+		t.Fatal("no mail sent")
+	}
+	if !strings.Contains(out, "publishing the notice pages failed; retrying next cycle") {
+		t.Errorf("the failure was not logged:\n%s", out)
+	}
+}

@@ -543,3 +543,23 @@ func (s *DB) SentWindow(ctx context.Context, since time.Time) (int, time.Time, e
 	}
 	return n, fromMS(oldest.Int64), nil
 }
+
+// UnsentBySegment counts the pending and sending messages of a campaign by
+// segment (for an estimate of how long they take).
+func (s *DB) UnsentBySegment(ctx context.Context, campaignID int64) (map[carrierwatch.Segment]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT segment, count(*) FROM messages WHERE campaign_id = ? AND state IN ('pending', 'sending') GROUP BY 1`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("count unsent messages of campaign %d: %w", campaignID, err)
+	}
+	defer rows.Close()
+	out := map[carrierwatch.Segment]int{}
+	for rows.Next() {
+		var seg string
+		var n int
+		if err := rows.Scan(&seg, &n); err != nil {
+			return nil, err
+		}
+		out[carrierwatch.Segment(seg)] = n
+	}
+	return out, rows.Err()
+}

@@ -392,6 +392,9 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			c := d.Campaign
 			fmt.Fprintf(stdout, "campaign %d: %s mails, %s, incident %d\ncreated:  %s\napproved: %s\nprogress: %s\n",
 				c.ID, c.Kind, c.State, c.IncidentID, fmtTime(c.CreatedAt), fmtTime(c.ApprovedAt), countsLine(c.Counts))
+			if err := printEstimate(ctx, stdout, a.db, a.cfg, c.ID); err != nil {
+				return err
+			}
 			if err := printDailyLimit(ctx, stdout, a.db, a.cfg); err != nil {
 				return err
 			}
@@ -465,7 +468,7 @@ func cmdCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				return err
 			}
 			fmt.Fprintf(stdout, "campaign %d approved: %d messages will be sent\n", c.ID, c.Counts.Pending)
-			return nil
+			return printEstimate(ctx, stdout, a.db, a.cfg, c.ID)
 		case "cancel":
 			id, err := idArg(fs)
 			if err != nil {

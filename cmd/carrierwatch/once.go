@@ -102,6 +102,12 @@ func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout
 		return err
 	}
 	defer a.Close()
+	// Mails already sent in the daily limit's window, before the dry run
+	// "sends" into the copy.
+	sentBefore, _, err := a.db.SentWindow(ctx, time.Now().Add(-24*time.Hour))
+	if err != nil {
+		return err
+	}
 	res, err := a.svc.Rehearse(ctx, "dry-run")
 	if err != nil {
 		return err
@@ -118,7 +124,16 @@ func dryRun(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout
 		m := r.Mail
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.IncidentID, m.Kind, m.Segment, dash(r.UserID), dash(r.UPN), maskAddrs(m.To), m.Subject)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// How long it takes at the configured limits (cfg, not the copy's).
+	counts := map[carrierwatch.Segment]int{}
+	for _, m := range rec.mails {
+		counts[m.Segment]++
+	}
+	fmt.Fprintf(stdout, "estimate: %s\n", notifier.EstimateSend(counts, sendLimits(cfg, sentBefore)))
+	return nil
 }
 
 // dash is s, or "-" when s is empty.

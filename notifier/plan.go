@@ -44,6 +44,9 @@ type Carrier struct {
 	ID     string
 	Name   string // "au / UQ mobile / povo"
 	Covers Coverage
+	// AllPhones says the carrier covers every phone (match.all_phones):
+	// a telephony provider or the organisation's PBX, worded so in mails.
+	AllPhones bool
 }
 
 // PlanResult counts what a planning pass found and did.
@@ -159,7 +162,7 @@ func (p *Planner) PlanOutage(ctx context.Context, inc *carrierwatch.Incident, c 
 			continue
 		}
 		data, _ := json.Marshal(templates.Recipient{
-			DisplayName: u.DisplayName, UPN: u.UPN, CarrierName: c.Name,
+			DisplayName: u.DisplayName, UPN: u.UPN, CarrierName: c.Name, AllPhones: c.AllPhones,
 			AffectedPhones: maskAll(a.Covered), OtherPhones: maskAll(a.Other), OtherCallOnly: maskAll(callOnly(a.Other)),
 		})
 		m := carrierwatch.Message{

@@ -442,7 +442,7 @@ func (e *Engine) Planner() *notifier.Planner {
 // CarrierFor returns the notifier's view of a configured carrier.
 func CarrierFor(c *config.Carrier) notifier.Carrier {
 	m := c.Matcher()
-	return notifier.Carrier{ID: c.ID, Name: c.Name, Covers: func(e164 string) bool {
+	return notifier.Carrier{ID: c.ID, Name: c.Name, AllPhones: c.Match.AllPhones, Covers: func(e164 string) bool {
 		ok, _ := m.Match(e164)
 		return ok
 	}}

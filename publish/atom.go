@@ -68,6 +68,9 @@ func entryTitle(lang string, v *incidentView) string {
 		"en": {StatusOngoing: "[Ongoing] ", StatusPartlyRecovered: "[Partly recovered] ", StatusRecovered: "[Recovered] "},
 	}[lang][v.Status]
 	if lang == "ja" {
+		if v.AllPhones {
+			return status + v.CarrierName + " の障害による多要素認証 (サインイン) への影響"
+		}
 		return status + v.CarrierName + " の通信障害による多要素認証 (サインイン) への影響"
 	}
 	return status + v.CarrierName + " outage: multi-factor sign-in affected"
@@ -76,7 +79,11 @@ func entryTitle(lang string, v *incidentView) string {
 func entrySummary(lang string, v *incidentView) string {
 	var b bytes.Buffer
 	if lang == "ja" {
-		fmt.Fprintf(&b, "%s の通信障害で、多要素認証の SMS や音声通話が届かないことがあります。", v.CarrierName)
+		if v.AllPhones {
+			fmt.Fprintf(&b, "%s の障害で、お使いの携帯電話会社にかかわらず、サインイン時の SMS 認証コードや音声通話が届かない場合があります。", v.CarrierName)
+		} else {
+			fmt.Fprintf(&b, "%s の通信障害で、多要素認証の SMS や音声通話が届かないことがあります。", v.CarrierName)
+		}
 		if v.Regional && len(v.Areas) > 0 {
 			fmt.Fprintf(&b, "対象地域: %s。", joinList(v.Areas, "、"))
 		}
@@ -90,7 +97,11 @@ func entrySummary(lang string, v *incidentView) string {
 		}
 		return b.String()
 	}
-	fmt.Fprintf(&b, "Because of the %s outage, MFA text messages and calls may not arrive.", v.CarrierName)
+	if v.AllPhones {
+		fmt.Fprintf(&b, "Because of the %s outage, MFA text messages and calls may not arrive, whatever your mobile carrier.", v.CarrierName)
+	} else {
+		fmt.Fprintf(&b, "Because of the %s outage, MFA text messages and calls may not arrive.", v.CarrierName)
+	}
 	if v.Regional && len(v.Areas) > 0 {
 		fmt.Fprintf(&b, " Areas: %s.", joinList(v.Areas, ", "))
 	}

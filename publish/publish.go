@@ -26,6 +26,10 @@ type Notice struct {
 	Incident *carrierwatch.Incident
 	// CarrierName names the carrier's brands ("au / UQ mobile / povo").
 	CarrierName string
+	// AllPhones says the carrier covers every phone (match.all_phones: a
+	// telephony provider or the organisation's PBX): the pages say codes
+	// and calls may not arrive whatever the reader's mobile carrier.
+	AllPhones bool
 	// Held is true while the incident's campaign waits for an admin's
 	// approval: nothing is published for it until then.
 	Held bool

@@ -54,6 +54,7 @@ type page struct {
 type incidentView struct {
 	ID          int64
 	CarrierName string
+	AllPhones   bool // see Notice.AllPhones
 	Title       string
 	NoticeURL   string
 	Status      string
@@ -81,7 +82,7 @@ func other(lang string) string {
 func (p *Publisher) view(lang string, n Notice) *incidentView {
 	inc := n.Incident
 	v := &incidentView{
-		ID: inc.ID, CarrierName: carrierwatch.OneLine(n.CarrierName, 200), Title: carrierwatch.OneLine(inc.Title, 300),
+		ID: inc.ID, CarrierName: carrierwatch.OneLine(n.CarrierName, 200), AllPhones: n.AllPhones, Title: carrierwatch.OneLine(inc.Title, 300),
 		Status: Status(n), Regional: inc.Scope == carrierwatch.ScopeRegional, StartedAt: inc.StartedAt, DetectedAt: inc.OpenedAt,
 		UpdatedAt: inc.UpdatedAt, ResolvedAt: inc.ResolvedAt, Href: p.href(IncidentFile(inc.ID, lang)),
 	}

@@ -56,7 +56,7 @@ func RenderPreview(t *templates.Renderer, cfg *config.Config, r PreviewRequest) 
 	}
 	d := templates.Data{
 		Recipient: templates.Recipient{
-			DisplayName: "青木 花子", UPN: "aoki@example.ac.jp", CarrierName: c.Name,
+			DisplayName: "青木 花子", UPN: "aoki@example.ac.jp", CarrierName: c.Name, AllPhones: c.Match.AllPhones,
 			AffectedPhones: []string{"+81 90-****-5678"},
 		},
 		Kind: r.Kind, Segment: r.Segment, Lang: r.Lang,

@@ -45,8 +45,11 @@ func (s *Service) Notices(ctx context.Context) ([]publish.Notice, error) {
 	out := make([]publish.Notice, 0, len(incs))
 	for _, inc := range incs {
 		n := publish.Notice{Incident: inc, CarrierName: inc.CarrierID}
-		if c := cfg.Carrier(inc.CarrierID); c != nil && c.Name != "" {
-			n.CarrierName = c.Name
+		if c := cfg.Carrier(inc.CarrierID); c != nil {
+			if c.Name != "" {
+				n.CarrierName = c.Name
+			}
+			n.AllPhones = c.Match.AllPhones
 		}
 		if c, ok := outage[inc.ID]; ok {
 			n.Held = !released(c)

@@ -45,6 +45,12 @@ type Recipient struct {
 	// mails say "if your phone is on …": a number's block only hints at
 	// its carrier.
 	CarrierName string `json:"carrier_name,omitempty"`
+	// AllPhones says the carrier covers every phone of the tenant
+	// (match.all_phones: a telephony provider sending the sign-in texts
+	// and calls, or the organisation's own PBX): the mails then say codes
+	// and calls may not arrive whatever the user's mobile carrier, not
+	// "if your phone is on …".
+	AllPhones bool `json:"all_phones,omitempty"`
 	// AffectedPhones are the user's registered numbers the incident
 	// covers, already masked ("+81 90-****-5678").
 	AffectedPhones []string `json:"affected_phones,omitempty"`

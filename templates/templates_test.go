@@ -501,6 +501,8 @@ func TestEveryRecipientFieldReachesItsUser(t *testing.T) {
 			fmt.Fprintf(&tmpl, "%s=[{{.%s}}]\n", f.Name, f.Name)
 		case reflect.Slice:
 			fmt.Fprintf(&tmpl, "%s=[{{join .%s \",\"}}]\n", f.Name, f.Name)
+		case reflect.Bool:
+			fmt.Fprintf(&tmpl, "%s=[{{.%s}}]\n", f.Name, f.Name)
 		default:
 			t.Fatalf("Recipient.%s is a %s; teach this test its kind", f.Name, f.Type)
 		}
@@ -523,6 +525,8 @@ func TestEveryRecipientFieldReachesItsUser(t *testing.T) {
 				v.Field(j).SetString(val)
 			case reflect.Slice:
 				v.Field(j).Set(reflect.ValueOf([]string{val + "-1", val + "-2"}))
+			case reflect.Bool:
+				v.Field(j).SetBool(i == 0) // alice true, bob false
 			}
 		}
 		data, err := json.Marshal(rec)
@@ -543,6 +547,9 @@ func TestEveryRecipientFieldReachesItsUser(t *testing.T) {
 		for f := range rt.Fields() {
 			own := fmt.Sprintf("%s-%s", users[i], f.Name)
 			other := fmt.Sprintf("%s-%s", users[1-i], f.Name)
+			if f.Type.Kind() == reflect.Bool {
+				own, other = fmt.Sprintf("%s=[%v]", f.Name, i == 0), fmt.Sprintf("%s=[%v]", f.Name, i != 0)
+			}
 			for part, body := range map[string]string{"text": text, "html": html} {
 				if !strings.Contains(body, own) {
 					t.Errorf("%s's %s part lacks its %s %q:\n%s", users[i], part, f.Name, own, body)

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"net/mail"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -72,6 +76,7 @@ func TestStatuspageProviderEndToEnd(t *testing.T) {
 	if !slices.Equal(got, outage) {
 		t.Fatalf("outage mails:\n got %q\nwant %q", got, outage)
 	}
+	checkProviderWording(t, e.outbox)
 
 	// Monitoring keeps the incident open and mails nobody new.
 	once(statuspagetest.Monitoring)
@@ -85,6 +90,7 @@ func TestStatuspageProviderEndToEnd(t *testing.T) {
 	if got := outboxMails(t, e.outbox); !slices.Equal(got, want) {
 		t.Errorf("mails after resolution:\n got %q\nwant %q", got, want)
 	}
+	checkProviderWording(t, e.outbox)
 	if n := sp.Requests()[statuspagetest.ComponentsPath]; n < 4 {
 		t.Errorf("components.json read %d times, want at least once a run", n)
 	}
@@ -117,5 +123,43 @@ func TestRulesTestStatuspage(t *testing.T) {
 	out, err = runCmd(t, "rules", "test", sp.URL, "--config", cfg("SMS, Voise"))
 	if err == nil || !strings.Contains(out, `components "Voise" not on the page (it has: SMS, Voice, REST API, Customer Portal)`) {
 		t.Errorf("a component the page lacks: err %v, output:\n%s", err, out)
+	}
+}
+
+// checkProviderWording: every mail in the outbox of an all_phones carrier
+// says codes and calls may not arrive whatever the user's mobile carrier
+// (outage) or that the sending service recovered (resolved), in the
+// mail's language, and never "if your phone is on …".
+func checkProviderWording(t *testing.T, dir string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no mails in %s (%v)", dir, err)
+	}
+	want := map[string]string{
+		"outage ja":   "お使いの携帯電話会社にかかわらず、サインイン時の SMS 認証コードや音声通話が届かず",
+		"outage en":   "Whatever your mobile carrier, the SMS verification codes and voice calls for signing in may not reach you",
+		"resolved ja": "サインイン時の SMS 認証コードや音声通話を送信するサービス (SMS provider) の障害は復旧しました。",
+		"resolved en": "The outage of SMS provider, the service that delivers the text messages and calls for sign-in verification, is over.",
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		key := m.Header.Get("X-Carrierwatch-Kind") + " " + m.Header.Get("Content-Language")
+		body := mailBodies(t, data)
+		if w, ok := want[key]; !ok || strings.Count(body, w) != 2 { // text and HTML part
+			t.Errorf("%s (%s): want %q in the text and HTML parts:\n%s", filepath.Base(name), key, w, body)
+		}
+		for _, bad := range []string{"phone is on", "の回線", "通信障害"} {
+			if strings.Contains(body, bad) {
+				t.Errorf("%s (%s) says %q", filepath.Base(name), key, bad)
+			}
+		}
 	}
 }

@@ -62,7 +62,7 @@ carriers:
     name: au / UQ mobile / povo
     match: {prefixes: ["+81908"]}
     sources:
-      - {type: feed, url: "%s/feed"}
+      - {type: feed, url: "%s/feed", max_age: 9000d} # the fixtures are of 2021
 directory:
   provider: csv
   csv: {path: users.csv}

@@ -1,9 +1,10 @@
 package console
 
 import (
-	"math"
 	"time"
 
+	"github.com/carrierwatch/carrierwatch"
+	"github.com/carrierwatch/carrierwatch/notifier"
 	"github.com/carrierwatch/carrierwatch/service"
 )
 
@@ -28,21 +29,19 @@ func (e sendEstimate) Quick() bool { return e.RatePerSecond > 0 && e.Duration < 
 // following days.
 func (e sendEstimate) OverDailyLimit() bool { return e.DailyLimit > 0 && e.Mails > e.DailyLimit }
 
-// estimate says how long n mails take at the relay's limits. It is the one
-// place to swap for the mail path's own estimate.
+// estimate says how long n mails take at the relay's limits, by the mail
+// path's own estimate (notifier.EstimateSend), so the console and the CLI
+// never disagree.
 func estimate(n int, r service.RelayStatus) sendEstimate {
-	e := sendEstimate{Mails: n, RatePerSecond: r.RatePerSecond, RateLimit: r.RatePerSecond, DailyLimit: r.DailyLimit}
-	if pm := r.RatePerMinute; pm > 0 && (e.RatePerSecond <= 0 || pm/60 < e.RatePerSecond) {
-		e.RatePerSecond, e.PerMinute, e.RateLimit = pm/60, true, pm
+	limits := notifier.SendLimits{RatePerSecond: r.RatePerSecond, RatePerMinute: r.RatePerMinute, DailyLimit: r.DailyLimit}
+	e := sendEstimate{Mails: n, RatePerSecond: limits.Rate(), RateLimit: r.RatePerSecond, DailyLimit: r.DailyLimit}
+	if pm := r.RatePerMinute; pm > 0 && e.RatePerSecond == pm/60 && (r.RatePerSecond <= 0 || pm/60 < r.RatePerSecond) {
+		e.PerMinute, e.RateLimit = true, pm
 	}
 	if n <= 0 || e.RatePerSecond <= 0 {
 		return e
 	}
-	days, today := 0, n
-	if e.DailyLimit > 0 && n > e.DailyLimit {
-		days = (n - 1) / e.DailyLimit
-		today = n - days*e.DailyLimit
-	}
-	e.Duration = time.Duration(days)*24*time.Hour + time.Duration(math.Ceil(float64(today)/e.RatePerSecond))*time.Second
+	// The count carries no segment: only the total's time is wanted.
+	e.Duration = notifier.EstimateSend(map[carrierwatch.Segment]int{"": n}, limits).Duration
 	return e
 }

@@ -8,22 +8,9 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-)
 
-// Clouds this provider knows, as written in the config file.
-const (
-	CloudGlobal = "global"
-	CloudUSGov  = "usgov"
-	CloudChina  = "china"
+	"github.com/carrierwatch/carrierwatch/msidentity"
 )
-
-// cloudEndpoints are the default authority host and Graph endpoint of each
-// national cloud.
-var cloudEndpoints = map[string]struct{ authority, graph string }{
-	CloudGlobal: {"https://login.microsoftonline.com", "https://graph.microsoft.com"},
-	CloudUSGov:  {"https://login.microsoftonline.us", "https://graph.microsoft.us"},
-	CloudChina:  {"https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"},
-}
 
 // DefaultBatchConcurrency is the number of $batch requests in flight when
 // Config.BatchConcurrency is zero.
@@ -93,7 +80,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf(p+"client_certificate_file: %w", err))
 		}
 	}
-	if _, ok := cloudEndpoints[c.cloud()]; !ok {
+	if _, ok := msidentity.CloudEndpoints(c.Cloud); !ok {
 		errs = append(errs, fmt.Errorf(p+"cloud: %q is not one of global, usgov, china", c.Cloud))
 	}
 	if err := checkHTTPSURL(c.AuthorityHost); err != nil {
@@ -127,18 +114,19 @@ func (c Config) region() string {
 	return c.DefaultRegion
 }
 
-func (c Config) cloud() string {
-	if c.Cloud == "" {
-		return CloudGlobal
-	}
-	return c.Cloud
+// cloud returns the national cloud's default hosts (msidentity holds
+// them for the mail transports too); the zero value for an unknown cloud,
+// which Validate reports.
+func (c Config) cloud() msidentity.Endpoints {
+	e, _ := msidentity.CloudEndpoints(c.Cloud)
+	return e
 }
 
 // endpoints returns the authority host and the Graph endpoint, without a
 // trailing slash.
 func (c Config) endpoints() (authority, graph string) {
-	d := cloudEndpoints[c.cloud()]
-	authority, graph = d.authority, d.graph
+	d := c.cloud()
+	authority, graph = d.Authority, d.Graph
 	if c.AuthorityHost != "" {
 		authority = c.AuthorityHost
 	}
@@ -156,7 +144,7 @@ func (c Config) endpoints() (authority, graph string) {
 // own, in which case instance discovery (a call to the global cloud) must
 // be off.
 func (c Config) customAuthority() bool {
-	return c.AuthorityHost != "" && strings.TrimRight(c.AuthorityHost, "/") != cloudEndpoints[c.cloud()].authority
+	return c.AuthorityHost != "" && strings.TrimRight(c.AuthorityHost, "/") != c.cloud().Authority
 }
 
 func checkHTTPSURL(s string) error {
